@@ -1,0 +1,69 @@
+"""Dataset names -> factories. A name that is a path to .npy/.csv/.npz is the user's own data."""
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from ..errors import DifflabError, unknown_name
+from .base import Dataset
+
+_FACTORIES: dict[str, Callable[..., Dataset]] = {}
+_SUMMARIES: dict[str, str] = {}
+
+USER_SUFFIXES = (".npy", ".csv", ".npz")
+
+
+def register(name: str, summary: str = ""):
+    """Decorator: `@register("pinwheel", "5 arms ...")` on a factory `f(**options) -> Dataset`."""
+
+    def deco(factory):
+        _FACTORIES[name] = factory
+        _SUMMARIES[name] = summary or (factory.__doc__ or "").strip().splitlines()[0]
+        return factory
+
+    return deco
+
+
+def _ensure_loaded():
+    # importing the family modules runs their @register decorators
+    from . import toy  # noqa: F401
+
+
+def dataset_names() -> list[str]:
+    _ensure_loaded()
+    return sorted(_FACTORIES)
+
+
+def is_user_file(name: str) -> bool:
+    return str(name).lower().endswith(USER_SUFFIXES) or os.path.sep in str(name)
+
+
+def get_dataset(name: str, **options) -> Dataset:
+    """Build a dataset by registered name, or load the user's file when `name` is a path.
+
+    Common options: n_train (2000), n_test (500), seed (0, fixes the split). Others are
+    dataset-specific (see `difflab datasets`). Unknown names raise a DifflabError listing
+    the valid ones.
+    """
+    _ensure_loaded()
+    if name in _FACTORIES:
+        try:
+            return _FACTORIES[name](**options)
+        except TypeError as e:  # an option this dataset does not take
+            raise DifflabError(f"dataset {name!r}: {e}") from None
+    if is_user_file(name):
+        from .user import load_user_dataset
+
+        return load_user_dataset(name, **options)
+    raise unknown_name("dataset", name, list(_FACTORIES) + ["<file.npy|.csv|.npz>"])
+
+
+def list_datasets() -> list[dict]:
+    """One dict per built-in dataset (default options), for `difflab datasets`."""
+    out = []
+    for name in dataset_names():
+        ds = get_dataset(name)
+        d = ds.info()
+        d["summary"] = _SUMMARIES[name]
+        out.append(d)
+    return out
