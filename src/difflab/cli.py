@@ -1,0 +1,212 @@
+"""The `difflab` command line. Every user-fixable problem ends in one line on stderr, no traceback."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DifflabError
+
+EPILOG = "Run `difflab COMMAND --help` for the options of a command."
+
+
+def _add_train_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--steps", type=int, help="number of training steps")
+    p.add_argument("--seed", type=int, help="seed that fixes every random choice")
+    p.add_argument("--config", help="YAML preset of settings (see configs/)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config field, e.g. --set process.beta_end=0.01 (repeatable)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="difflab", description="Train, sample and measure diffusion models.",
+                                     epilog=EPILOG)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="the 2D study: DDPM and DSM on pinwheel and a Gaussian mixture, with a report")
+    p.add_argument("--out", default="difflab-study", help="output folder (default: difflab-study)")
+    _add_train_options(p)
+    p.add_argument("--n-samples", type=int, default=2000, help="samples drawn per run (default 2000)")
+
+    p = sub.add_parser("train", help="train a model on a dataset")
+    p.add_argument("data", help="built-in dataset name (see `difflab datasets`) or a .npy/.csv/.npz file")
+    p.add_argument("--method", default=None, help="ddpm or dsm (default ddpm)")
+    p.add_argument("--out", required=True, help="run folder to write")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    _add_train_options(p)
+
+    p = sub.add_parser("sample", help="draw samples from a trained run")
+    p.add_argument("run", help="run folder")
+    p.add_argument("--n", type=int, default=2000, help="number of samples (default 2000)")
+    p.add_argument("--sampler", default=None, help="sampler name (default: the run's)")
+    p.add_argument("--steps", type=int, default=None, help="sampler steps (default: every level)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--out", required=True, help="output .npy file (N, d) in the data's units")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="sampler option, e.g. --set eta=0.5 or --set variance=large")
+    p.add_argument("--plot", action="store_true", help="also write PNG pictures beside the .npy")
+
+    p = sub.add_parser("evaluate", help="measure samples against the truth, beside the noise floor")
+    p.add_argument("run", help="run folder")
+    p.add_argument("--samples", required=True, help=".npy file of samples in the data's units")
+    p.add_argument("--out", default=None, help="metrics JSON (default: RUN/metrics.json)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-pairs", type=int, default=10, help="independent truth pairs for the noise floor (>= 10)")
+
+    sub.add_parser("datasets", help="list the built-in datasets")
+
+    p = sub.add_parser("data", help="write a built-in dataset's train/test split to an .npz file")
+    p.add_argument("name")
+    p.add_argument("--out", required=True)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="dataset option")
+    p.add_argument("--seed", type=int, default=0, help="split seed")
+    p.add_argument("--overwrite", action="store_true")
+    return parser
+
+
+def _options(items) -> dict:
+    from .config import parse_value
+
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise DifflabError(f"--set expects key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = parse_value(v.strip())
+    return out
+
+
+def _check_new_file(path: Path, overwrite: bool = False) -> None:
+    if path.exists() and not overwrite:
+        raise DifflabError(f"{path} already exists; choose another --out or pass --overwrite")
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def cmd_train(a) -> None:
+    from .config import load_yaml, make_config
+    from .training import train
+
+    if a.resume:
+        if a.method or a.config or a.set or a.seed is not None:
+            raise DifflabError("--resume continues a run with its saved settings; only --steps may change")
+        path = train(None, a.out, resume=True, progress=not a.no_progress, steps=a.steps)
+    else:
+        cfg = make_config(load_yaml(a.config) if a.config else {}, a.set, data=a.data, method=a.method,
+                          steps=a.steps, seed=a.seed)
+        path = train(cfg, a.out, overwrite=a.overwrite, progress=not a.no_progress)
+    from .pictures import plot_training
+
+    plot_training(path)
+    print(f"trained: {path}")
+
+
+def cmd_sample(a) -> None:
+    from .run import load
+
+    out = Path(a.out)
+    if out.suffix != ".npy":
+        raise DifflabError(f"--out must be a .npy file, got {out}")
+    run = load(a.run)
+    _check_new_file(out, overwrite=True)
+    res = run.sample_with_info(a.n, sampler=a.sampler, steps=a.steps, seed=a.seed, **_options(a.set))
+    np.save(out, res.samples)
+    print(f"wrote {out}: {res.samples.shape[0]} samples of shape {tuple(res.samples.shape[1:])}; "
+          f"sampler {res.sampler}, {res.steps} steps, NFE {res.nfe} per sample, {res.seconds:.2f} s")
+    if a.plot:
+        from .pictures import plot_samples
+
+        for p in plot_samples(run, res.samples, out.with_suffix("")):
+            print(f"wrote {p}")
+
+
+def cmd_evaluate(a) -> None:
+    from .eval import format_metrics_table
+    from .run import load
+
+    if a.n_pairs < 10:
+        raise DifflabError(f"--n-pairs must be at least 10, got {a.n_pairs}")
+    run = load(a.run)
+    path = Path(a.samples)
+    if not path.is_file():
+        raise DifflabError(f"samples file not found: {path}")
+    try:
+        samples = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as e:
+        raise DifflabError(f"cannot read samples from {path}: {e}") from None
+    if not np.issubdtype(samples.dtype, np.number) or not np.all(np.isfinite(samples)):
+        raise DifflabError(f"{path} must hold finite numbers")
+    result = run.evaluate(samples, seed=a.seed, n_pairs=a.n_pairs)
+    out = Path(a.out) if a.out else run.path / "metrics.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    print(format_metrics_table(result))
+    print(f"wrote {out}")
+
+
+def cmd_datasets(a) -> None:
+    from .data import list_datasets
+
+    rows = list_datasets()
+    print(f"{'name':14s} {'shape':8s} {'train/test':11s} {'truth':6s} {'exact logp':10s}  description")
+    for r in rows:
+        print(f"{r['name']:14s} {str(tuple(r['shape'])):8s} {str(r['n_train']) + '/' + str(r['n_test']):11s} "
+              f"{'yes' if r['truth_sampler'] else 'no':6s} {'yes' if r['exact_log_density'] else 'no':10s}  "
+              f"{r['description'] or r['summary']}")
+    print("\nYour own data: a .npy or .csv file of shape (N, d), or an .npz with 'train' and 'test' arrays.")
+
+
+def cmd_data(a) -> None:
+    from .data import get_dataset
+
+    out = Path(a.out)
+    if out.suffix != ".npz":
+        raise DifflabError(f"--out must be an .npz file, got {out}")
+    _check_new_file(out, a.overwrite)
+    ds = get_dataset(a.name, seed=a.seed, **_options(a.set))
+    np.savez(out, train=ds.train, test=ds.test)
+    print(f"wrote {out}: train {ds.train.shape}, test {ds.test.shape}")
+
+
+def cmd_run(a) -> None:
+    from .study import run_study
+
+    report = run_study(a.out, steps=a.steps, seed=a.seed if a.seed is not None else 0, sets=a.set,
+                       overwrite=a.overwrite, n_samples=a.n_samples, progress=not a.no_progress,
+                       config=a.config)
+    print(f"report: {report}")
+
+
+COMMANDS = {"run": cmd_run, "train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,
+            "datasets": cmd_datasets, "data": cmd_data}
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    if a.version:
+        from . import __version__
+
+        print(__version__)
+        return 0
+    if a.command is None:
+        parser.print_help()
+        return 0
+    try:
+        COMMANDS[a.command](a)
+    except DifflabError as e:
+        print(f"difflab: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("difflab: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The run configuration: one dataclass, a comment per field, method presets underneath.
+
+Precedence (lowest first): the dataclass defaults, the method's preset (`METHODS`), a YAML
+`--config` file, command-line flags, then `--set key=value` overrides (dotted keys reach
+into the dict fields, e.g. `--set process.beta_end=0.01 --set network.width=256`).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import DifflabError, unknown_name
+
+# What "ddpm" and "dsm" mean: a process, an objective and a default sampler.
+METHODS = {
+    "ddpm": {
+        "process": {"name": "vp", "schedule": "linear", "n_steps": 1000, "beta_start": 1e-4, "beta_end": 0.02},
+        "objective": "eps",
+        "n_noise": 1,
+        "sampler": "ddpm",
+        "sampler_options": {"variance": "small"},
+    },
+    "dsm": {
+        "process": {"name": "ve", "sigma_min": 0.01, "sigma_max": "auto", "n_levels": 100},
+        "objective": "dsm",
+        "n_noise": 4,
+        "sampler": "langevin",
+        "sampler_options": {"n_steps_each": 5, "step_size": 2e-5},
+    },
+}
+
+
+@dataclass
+class Config:
+    data: str = "pinwheel"                 # a built-in dataset name or a .npy/.csv/.npz file
+    data_options: dict = field(default_factory=dict)  # dataset-specific settings, e.g. {"preset": "grid25"}
+    n_train: int | None = None             # training points (None: the dataset's default, 2000 for toys)
+    n_test: int | None = None              # held-out points (None: the dataset's default, 500 for toys)
+    data_seed: int = 0                     # fixes the train/test split of built-in datasets
+    method: str = "ddpm"                   # "ddpm" (VP process, eps loss) or "dsm" (VE process, DSM loss)
+    process: dict = field(default_factory=dict)    # noise process settings (defaults from the method)
+    objective: str = ""                    # "eps" or "dsm" (default from the method)
+    n_noise: int = 0                       # K noise draws per sample in the loss (0: the method's default)
+    network: dict = field(default_factory=lambda: {"name": "mlp", "width": 128, "depth": 3, "emb_dim": 64})
+    steps: int = 3000                      # optimiser steps
+    batch_size: int = 256                  # samples per step
+    lr: float = 2e-3                       # Adam learning rate (after warm-up, cosine-decayed to lr_min_ratio*lr)
+    lr_warmup: int = 100                   # steps of linear learning-rate warm-up
+    lr_min_ratio: float = 0.05             # final learning rate as a fraction of lr
+    weight_decay: float = 0.0              # Adam(W) weight decay
+    ema_decay: float = 0.995               # exponential moving average of the weights used for sampling
+    grad_clip: float = 1.0                 # max global gradient norm (0 disables)
+    seed: int = 0                          # fixes every random choice of training
+    device: str = "auto"                   # "auto" (CUDA when present), "cpu", "cuda", ...
+    threads: int = 0                       # torch CPU threads (0: torch's default)
+    checkpoint_every: int = 1000           # steps between checkpoints (also saved at the end and on Ctrl-C)
+    sampler: str = ""                      # default sampler of the run (default from the method)
+    sample_steps: int | None = None        # default number of sampler steps (None: every level)
+    sampler_options: dict = field(default_factory=dict)  # e.g. {"variance": "large"} or {"eta": 0.5}
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+FIELDS = {f.name for f in dataclasses.fields(Config)}
+
+
+def parse_value(text: str):
+    """`--set` values are YAML scalars: 1e-3, true, [1, 2], {a: 1}, plain strings."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_override(d: dict, key: str, value) -> None:
+    """Set a dotted key (`process.beta_end`) in a nested config dict, checking the top-level name."""
+    parts = key.split(".")
+    if parts[0] not in FIELDS:
+        raise unknown_name("config field", parts[0], FIELDS)
+    node = d
+    for p in parts[:-1]:
+        if not isinstance(node.get(p), dict):
+            node[p] = {}
+        node = node[p]
+    node[parts[-1]] = value
+
+
+def load_yaml(path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise DifflabError(f"config file not found: {path}")
+    try:
+        d = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise DifflabError(f"config file {path} is not valid YAML: {e}") from None
+    if not isinstance(d, dict):
+        raise DifflabError(f"config file {path} must hold a mapping of settings")
+    return d
+
+
+def make_config(base: dict | None = None, sets: list[str] | None = None, **flags) -> Config:
+    """Resolve defaults <- method preset <- `base` (a config file's dict) <- flags <- `sets`."""
+    user = copy.deepcopy(base or {})
+    for k, v in flags.items():
+        if v is not None:
+            apply_override(user, k, v)
+    for item in sets or []:
+        if "=" not in item:
+            raise DifflabError(f"--set expects key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        apply_override(user, k.strip(), parse_value(v.strip()))
+    for k in user:
+        if k not in FIELDS:
+            raise unknown_name("config field", k, FIELDS)
+    method = user.get("method", Config.method)
+    if method not in METHODS:
+        raise unknown_name("method", str(method), METHODS)
+    preset = METHODS[method]
+    d = Config().to_dict()
+    d.update({"objective": preset["objective"], "n_noise": preset["n_noise"], "sampler": preset["sampler"],
+              "process": copy.deepcopy(preset["process"]), "sampler_options": dict(preset["sampler_options"])})
+    for k, v in user.items():
+        if isinstance(v, dict) and isinstance(d.get(k), dict) and k != "data_options":
+            if k == "process" and v.get("name", d[k].get("name")) != d[k].get("name"):
+                d[k] = {}
+            d[k].update(v)
+        else:
+            d[k] = v
+    cfg = Config(**d)
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: Config) -> None:
+    """Catch bad settings early, naming the setting."""
+    for key in ("steps", "batch_size"):
+        v = getattr(cfg, key)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise DifflabError(f"{key} must be a positive integer, got {v!r}")
+    if cfg.n_noise < 1:
+        raise DifflabError(f"n_noise must be a positive integer, got {cfg.n_noise!r}")
+    if not cfg.lr > 0:
+        raise DifflabError(f"lr must be positive, got {cfg.lr}")
+    if not 0 <= cfg.ema_decay < 1:
+        raise DifflabError(f"ema_decay must lie in [0, 1), got {cfg.ema_decay}")
+    if cfg.sample_steps is not None and (not isinstance(cfg.sample_steps, int) or cfg.sample_steps < 1):
+        raise DifflabError(f"sample_steps must be a positive integer, got {cfg.sample_steps!r}")
+    from .objectives import get_objective
+    from .samplers import get_sampler
+
+    get_objective(cfg.objective)
+    get_sampler(cfg.sampler)

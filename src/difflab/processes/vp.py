@@ -1,0 +1,110 @@
+"""The variance-preserving process of DDPM, built from a discrete beta schedule.
+
+The schedule lives on the integer grid i = 0..T (i = 0 is data). Continuous time is
+t = i / T; between grid points log(alpha_bar) is interpolated linearly in t, so the
+process is defined for every t in [0, 1] and agrees exactly with the discrete DDPM
+schedule on the grid. The words `beta` and `alpha_bar` appear only in this file.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..errors import DifflabError, unknown_name
+from .base import Process, as_time
+
+SCHEDULES = ("linear", "cosine")
+
+
+def linear_betas(n_steps: int, beta_start: float, beta_end: float) -> torch.Tensor:
+    """Ho et al. 2020: betas evenly spaced from beta_start to beta_end (float64, (T,))."""
+    return torch.linspace(beta_start, beta_end, n_steps, dtype=torch.float64)
+
+
+def cosine_betas(n_steps: int, s: float = 0.008, max_beta: float = 0.999) -> torch.Tensor:
+    """Nichol & Dhariwal 2021: alpha_bar(t) = cos^2(((t + s) / (1 + s)) * pi / 2), betas clipped."""
+    i = torch.arange(n_steps + 1, dtype=torch.float64)
+    f = torch.cos((i / n_steps + s) / (1 + s) * math.pi / 2) ** 2
+    alpha_bar = f / f[0]
+    betas = 1 - alpha_bar[1:] / alpha_bar[:-1]
+    return betas.clamp(max=max_beta)
+
+
+class VPProcess(Process):
+    """DDPM: alpha(t) = sqrt(alpha_bar(t)), sigma(t) = sqrt(1 - alpha_bar(t))."""
+
+    name = "vp"
+
+    def __init__(self, schedule: str = "linear", n_steps: int = 1000, beta_start: float = 1e-4,
+                 beta_end: float = 0.02, cosine_s: float = 0.008, max_alpha_end: float = 0.02):
+        if schedule not in SCHEDULES:
+            raise unknown_name("beta schedule", schedule, SCHEDULES)
+        if not isinstance(n_steps, int) or n_steps < 1:
+            raise DifflabError(f"process.n_steps must be a positive integer, got {n_steps!r}")
+        if schedule == "linear":
+            for key, b in (("beta_start", beta_start), ("beta_end", beta_end)):
+                if not 0 < b < 1:
+                    raise DifflabError(f"process.{key} must lie in (0, 1), got {b}")
+            if beta_start > beta_end:
+                raise DifflabError(f"process.beta_start ({beta_start}) must not exceed beta_end ({beta_end})")
+            betas = linear_betas(n_steps, beta_start, beta_end)
+        else:
+            if cosine_s <= 0:
+                raise DifflabError(f"process.cosine_s must be positive, got {cosine_s}")
+            betas = cosine_betas(n_steps, cosine_s)
+        self.schedule, self.n_steps = schedule, n_steps
+        self.beta_start, self.beta_end, self.cosine_s = beta_start, beta_end, cosine_s
+        self.betas = betas                                                    # (T,)
+        self.alpha_bars = torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(1 - betas, 0)])  # (T+1,)
+        self._log_ab = self.alpha_bars.log()
+        # Sampling starts from N(0, I): the schedule must end near pure noise, else every
+        # sample starts from the wrong prior (a 50-step linear schedule ends at alpha_bar = 0.60).
+        alpha_end = float(self.alpha_bars[-1].sqrt())
+        if alpha_end > max_alpha_end:
+            raise DifflabError(
+                f"the {schedule} schedule with n_steps={n_steps} ends at alpha(1) = {alpha_end:.3f} "
+                f"(alpha_bar = {alpha_end ** 2:.3f}), far from pure noise; raise process.beta_end "
+                f"or process.n_steps (e.g. beta_end = {min(0.999, 20.0 / n_steps):.3g})")
+
+    # log(alpha_bar) at continuous t, linear between grid points i / T
+    def _log_alpha_bar(self, t) -> torch.Tensor:
+        t = as_time(t)
+        tables = self._log_ab.to(t.device)
+        u = (t.clamp(0, 1) * self.n_steps)
+        i0 = u.floor().long().clamp(max=self.n_steps - 1)
+        w = u - i0
+        return tables[i0] * (1 - w) + tables[i0 + 1] * w
+
+    def alpha(self, t):
+        return (0.5 * self._log_alpha_bar(t)).exp()
+
+    def sigma(self, t):
+        return (-torch.expm1(self._log_alpha_bar(t))).clamp(min=0).sqrt()
+
+    def train_times(self, batch, generator=None, device="cpu"):
+        """Uniform over the grid {1, ..., T} / T, as in DDPM."""
+        i = torch.randint(1, self.n_steps + 1, (batch,), generator=generator, device=device)
+        return i.float() / self.n_steps
+
+    def default_times(self, steps=None):
+        """`steps` transitions on the integer grid from T to 0 (all T when None)."""
+        steps = self.n_steps if steps is None else steps
+        if steps < 1:
+            raise DifflabError(f"the number of sampling steps must be positive, got {steps}")
+        i = torch.linspace(self.n_steps, 0, steps + 1, dtype=torch.float64).round().unique_consecutive()
+        return i / self.n_steps
+
+    def t_from_sigma(self, sigma):
+        """Inverse of sigma(t) (monotone), by interpolation on the grid."""
+        sigma = torch.as_tensor(sigma, dtype=torch.float64)
+        log_ab_target = torch.log1p(-sigma.clamp(max=1 - 1e-12) ** 2)  # decreasing in t
+        tab = -self._log_ab.to(sigma.device)  # increasing
+        j = torch.searchsorted(tab, -log_ab_target).clamp(1, self.n_steps)
+        lo, hi = tab[j - 1], tab[j]
+        w = ((-log_ab_target - lo) / (hi - lo)).clamp(0, 1)
+        return (j - 1 + w) / self.n_steps
+
+    def config(self):
+        return {"name": "vp", "schedule": self.schedule, "n_steps": self.n_steps,
+                "beta_start": self.beta_start, "beta_end": self.beta_end, "cosine_s": self.cosine_s}

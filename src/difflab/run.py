@@ -1,0 +1,129 @@
+"""A trained run folder: load it safely, sample from it, evaluate samples against its data."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import Config
+from .data import Normaliser
+from .errors import DifflabError
+from .pipeline import build_dataset, build_network, build_process
+from .samplers import CountingDenoiser, get_sampler
+from .training.checkpoint import load_json, load_tensors
+from .utils import make_generator, pick_device
+
+
+@dataclass
+class SampleResult:
+    samples: np.ndarray       # (N, *shape) in the data's own units
+    nfe: int                  # network evaluations per sample
+    seconds: float            # wall time of sampling
+    sampler: str
+    steps: int                # solver steps (transitions between times)
+
+
+class Run:
+    """`difflab.load(run_dir)`: the EMA network of a finished run with its process and data."""
+
+    def __init__(self, path, device: str = "auto"):
+        self.path = Path(path)
+        if not (self.path / "config.json").is_file():
+            raise DifflabError(f"{self.path} is not a difflab run folder (no config.json)")
+        info = load_json(self.path / "config.json")
+        if not (self.path / "model.safetensors").is_file():
+            raise DifflabError(f"{self.path} has no model.safetensors: training did not finish "
+                               "(resume it with `difflab train ... --resume`)")
+        self.info = info
+        self.config = Config(**info["config"])
+        self.normaliser = Normaliser.from_dict(info["normaliser"])
+        self.shape = tuple(info["dataset"]["shape"])
+        self.device = pick_device(device)
+        self.process = build_process(info["process"])
+        self.net = build_network(self.config, self.shape).to(self.device)
+        try:
+            self.net.load_state_dict(load_tensors(self.path / "model.safetensors"))
+        except RuntimeError as e:
+            raise DifflabError(f"{self.path / 'model.safetensors'} does not match the run's network ({e})") from None
+        self.net.eval()
+        self._dataset = None
+
+    @property
+    def dataset(self):
+        """The run's dataset, rebuilt from its config (a user file must still exist)."""
+        if self._dataset is None:
+            self._dataset = build_dataset(self.config)
+        return self._dataset
+
+    @property
+    def train_seconds(self) -> float:
+        return float(self.info.get("train_seconds", float("nan")))
+
+    def denoise_fn(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.net(x, t)
+
+    def times(self, sampler: str, steps: int | None):
+        return self.process.default_times(steps)
+
+    @torch.no_grad()
+    def sample_with_info(self, n: int, *, sampler: str | None = None, steps: int | None = None, seed: int | None = 0,
+                         generator: torch.Generator | None = None, callback=None, **options) -> SampleResult:
+        """Draw n samples in the data's units. Unset sampler/steps/options use the run's defaults.
+
+        `callback(info)` sees every step ({"i", "t", "x", "x0_hat"}, normalised units).
+        """
+        if not isinstance(n, int) or n < 1:
+            raise DifflabError(f"the number of samples must be a positive integer, got {n!r}")
+        name = sampler or self.config.sampler
+        fn = get_sampler(name)
+        opts = dict(self.config.sampler_options) if name == self.config.sampler else {}
+        opts.update(options)
+        steps = steps if steps is not None else (self.config.sample_steps if name == self.config.sampler else None)
+        ts = self.times(name, steps)
+        gen = generator or make_generator(seed, self.device)
+        counter = CountingDenoiser(self.denoise_fn)
+        start = time.perf_counter()
+        x_T = self.process.prior_sample((n,) + self.shape, gen, device=self.device)
+        try:
+            x0 = fn(counter, self.process, x_T, ts, generator=gen, callback=callback, **opts)
+        except TypeError as e:
+            raise DifflabError(f"sampler {name!r}: {e}") from None
+        seconds = time.perf_counter() - start
+        samples = self.normaliser.unnormalise(x0.cpu().numpy().astype(np.float64)).astype(np.float32)
+        return SampleResult(samples, counter.nfe, seconds, name, len(ts) - 1)
+
+    def sample(self, n: int, **kw) -> np.ndarray:
+        """n samples (N, *shape) in the data's own units; see `sample_with_info` for options."""
+        return self.sample_with_info(n, **kw).samples
+
+    def reverse_snapshots(self, n: int, *, every: int | None = None, **kw) -> list[tuple[float, np.ndarray]]:
+        """(t, x in data units) along the reverse process, from the prior to the samples."""
+        snaps = []
+
+        def cb(info):
+            snaps.append((info["t"], info["x"]))
+
+        result = self.sample_with_info(n, callback=cb, **kw)
+        out = [(t, self.normaliser.unnormalise(x.cpu().numpy().astype(np.float64))) for t, x in snaps]
+        out.append((0.0, result.samples))
+        if every is None:
+            every = max(1, len(out) // 60)
+        keep = out[:-1:every] + [out[-1]]
+        return keep
+
+    def evaluate(self, samples: np.ndarray, *, seed: int = 0, n_pairs: int = 10) -> dict:
+        """Compare samples with the truth (or the test set) beside the metric's noise floor."""
+        from .eval import evaluate_samples
+
+        samples = np.asarray(samples)
+        if samples.shape[1:] != self.shape:
+            raise DifflabError(f"samples have shape {samples.shape}; this run's data has shape (N, {', '.join(map(str, self.shape))})")
+        return evaluate_samples(samples, self.dataset, np.random.default_rng(seed), n_pairs=n_pairs)
+
+
+def load(path, device: str = "auto") -> Run:
+    """Load a run folder (safetensors weights and JSON config only: nothing is unpickled)."""
+    return Run(path, device=device)

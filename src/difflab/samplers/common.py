@@ -1,0 +1,72 @@
+"""What every sampler shares: calling the network at a time, the posterior step, the end.
+
+A `denoise_fn(x, t)` takes x_t (B, ...) and times t (B,) and returns eps_hat with x's
+shape (the network's noise prediction; the score is -eps_hat / sigma(t)).
+"""
+from __future__ import annotations
+
+import torch
+
+from ..utils import append_dims, batch_times
+
+
+def predict(denoise_fn, process, x, t):
+    """(eps_hat, x0_hat) at the scalar time t."""
+    tb = batch_times(float(t), x)
+    eps = denoise_fn(x, tb)
+    return eps, process.x0_from_eps(x, tb, eps)
+
+
+def coeffs(process, t, s):
+    """alpha_t, sigma_t, alpha_s, sigma_s as floats for a step from t to s < t."""
+    return (float(process.alpha(float(t))), float(process.sigma(float(t))),
+            float(process.alpha(float(s))), float(process.sigma(float(s))))
+
+
+def posterior(x, x0_hat, a_t, s_t, a_s, s_s):
+    """Mean and variances of q(x_s | x_t, x0) for x_t = a x0 + s eps (any VP or VE process).
+
+    With a_ts = a_t / a_s and v_ts = s_t^2 - a_ts^2 s_s^2 (the transition's variance):
+    mean = a_ts s_s^2 / s_t^2 x_t + a_s v_ts / s_t^2 x0, and the variance is either
+    v_ts s_s^2 / s_t^2 ("small", DDPM's beta-tilde) or v_ts ("large", DDPM's beta).
+    """
+    a_ts = a_t / a_s
+    v_ts = max(s_t**2 - a_ts**2 * s_s**2, 0.0)
+    mean = (a_ts * s_s**2 / s_t**2) * x + (a_s * v_ts / s_t**2) * x0_hat
+    return mean, v_ts * s_s**2 / s_t**2, v_ts
+
+
+def report(callback, i, t, x, x0_hat):
+    if callback is not None:
+        callback({"i": i, "t": float(t), "x": x, "x0_hat": x0_hat})
+
+
+def finish(denoise_fn, process, x, ts, callback=None, i=None):
+    """Return x0_hat at the last time when it still carries noise (VE ends at sigma_min > 0).
+
+    Nothing is done when `ts` increases (running a deterministic sampler forwards encodes data).
+    """
+    t_last = ts[-1]
+    if float(process.sigma(float(t_last))) <= 0 or float(ts[-1]) > float(ts[0]):
+        return x
+    _, x0_hat = predict(denoise_fn, process, x, t_last)
+    report(callback, i, 0.0, x0_hat, x0_hat)
+    return x0_hat
+
+
+def noise_like(x, generator):
+    return torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+class CountingDenoiser:
+    """Wraps a denoise_fn and counts network evaluations per sample (NFE)."""
+
+    def __init__(self, fn):
+        self.fn, self.nfe = fn, 0
+
+    def __call__(self, x, t):
+        self.nfe += 1
+        return self.fn(x, t)
+
+
+__all__ = ["predict", "coeffs", "posterior", "report", "finish", "noise_like", "CountingDenoiser", "append_dims"]

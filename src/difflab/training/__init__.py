@@ -1,0 +1,4 @@
+"""Training: the loop, EMA and checkpoints."""
+from .loop import train
+
+__all__ = ["train"]
