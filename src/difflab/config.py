@@ -45,7 +45,7 @@ class Config:
     process: dict = field(default_factory=dict)    # noise process settings (defaults from the method)
     objective: str = ""                    # "eps" or "dsm" (default from the method)
     n_noise: int = 0                       # K noise draws per sample in the loss (0: the method's default)
-    network: dict = field(default_factory=lambda: {"name": "mlp", "width": 128, "depth": 3, "emb_dim": 64})
+    network: dict = field(default_factory=lambda: {"name": "mlp", "width": 128, "depth": 4, "emb_dim": 64})  # the eps network
     steps: int = 3000                      # optimiser steps
     batch_size: int = 256                  # samples per step
     lr: float = 2e-3                       # Adam learning rate (after warm-up, cosine-decayed to lr_min_ratio*lr)

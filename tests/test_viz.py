@@ -1,0 +1,151 @@
+"""Every picture is a valid, non-empty image; the report names every run, metric and verdict."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from PIL import Image
+
+from difflab import viz
+from difflab.viz.report import FAIL, PASS, fmt
+
+N = 300     # points per picture: enough to exercise every branch, few enough to stay fast
+
+
+def _points(d: int, n: int = N, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((n, d)) + np.arange(d)).astype(np.float32)
+
+
+def _assert_png(path, min_size=(200, 150)):
+    assert path.exists() and path.stat().st_size > 1000
+    with Image.open(path) as im:
+        im.verify()
+    with Image.open(path) as im:
+        assert im.format == "PNG"
+        assert im.size[0] >= min_size[0] and im.size[1] >= min_size[1]
+    assert plt.get_fignums() == []
+
+
+def _log_prob(x):
+    x = np.asarray(x, dtype=np.float64)
+    return -0.5 * (x**2).sum(axis=1) - 0.5 * x.shape[1] * np.log(2 * np.pi)
+
+
+def test_axis_limits_cover_the_data_with_a_margin():
+    x = np.array([[0.0, 1.0], [2.0, 1.0]])
+    lim = viz.axis_limits(x, margin=0.1)
+    assert lim.shape == (2, 2)
+    np.testing.assert_allclose(lim[0], [-0.2, 2.2])
+    assert lim[1, 0] < 1.0 < lim[1, 1]          # a flat dimension still gets a window
+    assert np.isfinite(viz.axis_limits(np.array([[np.nan], [1.0], [3.0]]))).all()
+
+
+@pytest.mark.parametrize("d", [1, 2, 5])
+def test_still_pictures_are_valid_pngs(tmp_path, d):
+    train, test, samples = _points(d), _points(d, seed=1), _points(d, seed=2) * 1.2
+    samples[:3] = np.nan                         # a diverged sample must not break the picture
+    _assert_png(viz.plot_dataset(train, test, tmp_path / "dataset.png", title="data"))
+    _assert_png(viz.plot_samples_vs_reference(samples, test, tmp_path / "vs.png", title="vs"))
+    if d == 1:                                   # d = 5 draws its corner plot through plot_samples_vs_reference
+        _assert_png(viz.plot_pairwise(samples, test, tmp_path / "pairs.png", title="pairs"))
+    if d <= 2:
+        _assert_png(viz.plot_density(samples, tmp_path / "dens_truth.png", title="d", log_prob=_log_prob))
+        _assert_png(viz.plot_density(samples, tmp_path / "dens_ref.png", title="d", reference=test, bins=30))
+
+
+def test_plot_losses_handles_missing_and_negative_values(tmp_path):
+    hist = {"epoch": [1, 2, 3, 4], "train_loss": [1.0, 0.5, 0.3, 0.25], "test_loss": [1.1, None, 0.4, 0.35]}
+    _assert_png(viz.plot_losses(hist, tmp_path / "loss.png", title="loss"))
+    hist["train_loss"] = [0.5, -0.1, -0.2, -0.3]   # e.g. a likelihood-style loss: linear axis
+    _assert_png(viz.plot_losses(hist, tmp_path / "loss_neg.png", title="loss"))
+
+
+def test_plot_points_on_a_user_axis():
+    fig = plt.figure()
+    try:
+        ax = fig.add_subplot()
+        for d in (1, 2, 3):
+            viz.plot_points(ax, _points(d))
+        assert ax.collections or ax.patches
+    finally:
+        plt.close(fig)
+
+
+def _snapshots(d: int, n_steps: int = 12):
+    data = _points(d)
+    eps = np.random.default_rng(3).standard_normal(data.shape) * 5.0     # far wider than the data
+    return [(t, np.sqrt(1 - t**2) * data + t * eps) for t in np.linspace(1.0, 0.0, n_steps)]
+
+
+@pytest.mark.parametrize("d", [1, 2, 5])
+def test_reverse_strip_and_gif(tmp_path, d):
+    snaps = _snapshots(d)
+    path = viz.plot_reverse_strip(snaps, tmp_path / "reverse.png", title="reverse", n_panels=5)
+    _assert_png(path, min_size=(500, 150))
+    gif = viz.save_reverse_gif(snaps, tmp_path / "reverse.gif", title="reverse", n_frames=6, fps=10)
+    with Image.open(gif) as im:
+        assert im.format == "GIF" and im.n_frames > 1
+        durations = []
+        for k in range(im.n_frames):
+            im.seek(k)
+            durations.append(im.info["duration"])
+    assert durations[-1] > durations[0]          # the samples stay on screen longer
+    assert plt.get_fignums() == []
+
+
+def test_reverse_strip_always_shows_noise_and_data():
+    from difflab.viz.reverse import pick
+
+    assert list(pick(100, 8))[0] == 0 and list(pick(100, 8))[-1] == 99
+    assert len(pick(100, 8)) == 8
+    assert list(pick(3, 8)) == [0, 1, 2]
+
+
+def _evaluation(passing: bool, extras: bool):
+    def metric(v, p95):
+        return {"value": v, "floor_median": p95 / 2, "floor_p95": p95, "within_floor": v <= p95,
+                "floor_values": [p95 / 2] * 5}
+
+    ev = {"n_samples": 2000, "reference": "fresh truth",
+          "metrics": {"mmd2": metric(1e-4 if passing else 3e-2, 5e-4), "energy": metric(0.002, 0.004),
+                      "sw2": metric(0.05, 0.03)}}
+    if extras:
+        ev["log_density"] = {"samples_mean": -1.23, "truth_mean": -1.2, "truth_mean_sd": 0.02,
+                             "samples_frac_outside_support": 0.0, "truth_frac_outside_support": 0.0}
+        ev["modes"] = {"n_modes": 8, "covered": 7, "share_covered": 0.875, "max_weight_error": 0.12,
+                       "frac_off_mode": 0.031}
+    return ev
+
+
+def test_report_lists_every_run_metric_and_verdict(tmp_path):
+    img = viz.plot_losses({"epoch": [1, 2], "train_loss": [1.0, 0.5], "test_loss": [1.1, 0.6]},
+                          tmp_path / "run a" / "losses.png", title="loss")
+    runs = [
+        {"name": "ring-ddpm", "dataset": "ring", "method": "ddpm", "train_seconds": 12.3,
+         "evaluation": _evaluation(True, True), "images": {"loss per epoch": "run a/losses.png",
+                                                           "reverse <animated>": "run a/reverse.gif"}},
+        {"name": "ring-dsm", "dataset": "ring", "method": "dsm", "train_seconds": 150.0, "sample_seconds": 1.5,
+         "nfe": 100, "evaluation": _evaluation(False, False), "images": {"losses": "run a/losses.png"}},
+    ]
+    html_path = viz.write_report(tmp_path, "A <study>", runs, notes="Notes & more.")
+    assert img.exists() and html_path == tmp_path / "report.html"
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    html = html_path.read_text(encoding="utf-8")
+    for text in (md, html):
+        for name in ("ring-ddpm", "ring-dsm", "mmd2", "energy", "sw2", "noise floor", "2 min 30 s"):
+            assert name in text
+        assert PASS in text and FAIL in text
+        assert "modes covered" in text and "log-density" in text
+    assert html.count("<img ") == 3
+    assert 'src="run%20a/losses.png"' in html
+    assert "A &lt;study&gt;" in html and "reverse &lt;animated&gt;" in html and "Notes &amp; more." in html
+    assert "](run%20a/losses.png)" in md
+
+
+def test_numbers_are_formatted_sensibly():
+    assert fmt(0.012345) == "0.0123"
+    assert fmt(1.2345e-5) == "1.23e-05"
+    assert fmt(12.345) == "12.3"
+    assert fmt(1234.5) == "1234"
+    assert fmt(None) == "–" and fmt(0.0) == "0" and fmt(7) == "7" and fmt(float("nan")) == "nan"
