@@ -1,0 +1,214 @@
+"""Few-step samplers and exact likelihood: quality per network evaluation, and model NLL vs the truth.
+
+For DDPM and DSM models on pinwheel, gmm and checkerboard (trained with `difflab.train` at the
+default settings, or reused from --runs), every sampler at NFE budgets of 5, 10, 20, 50, 100 and
+1000: the largest number of steps whose NFE fits the budget is found by counting the
+evaluations of a dry run (so the NFE is exact, final denoising step included); a sampler that
+cannot run within a budget (e.g. annealed Langevin, 5 steps per level plus a final denoise, at
+NFE 5) is skipped and listed. 2000 samples per setting are compared with fresh truth by
+`run.evaluate` (energy distance and MMD^2 beside the noise floor's 95th percentile; the same
+evaluation seed for every cell, so the truth sample and the floor are shared). Then the wall time
+to draw 10,000 samples with each sampler at its best setting (lowest energy distance), and the
+model NLL of 500 test points by the probability-flow ODE (exact divergence, 64 RK4 steps) beside
+the true NLL for gmm and pinwheel. Writes the `samplers` section of BENCHMARKS.md.
+
+    python benchmarks/bench_samplers.py --runs runs/bench-samplers    # full (trains 6 models once)
+    python benchmarks/bench_samplers.py --quick                       # smoke run: prints, writes nothing
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import fmt, machine, write_section  # noqa: E402
+
+import difflab  # noqa: E402
+from difflab.samplers import SAMPLERS, CountingDenoiser, get_sampler  # noqa: E402
+from difflab.samplers.likelihood import run_likelihood  # noqa: E402
+
+DATASETS = ["pinwheel", "gmm", "checkerboard"]
+METHODS = ["ddpm", "dsm"]
+BUDGETS = [5, 10, 20, 50, 100, 1000]
+LIKELIHOOD_DATASETS = ["gmm", "pinwheel"]     # those with an exact log-density to compare with
+
+
+def get_run(data, method, runs: Path, steps: int | None):
+    """Reuse runs/<data>-<method> when it holds a finished run, else train it (seed 0)."""
+    out = runs / f"{data}-{method}"
+    if (out / "model.safetensors").is_file():
+        return difflab.load(out), False
+    kw = {"steps": steps} if steps else {}
+    return difflab.train(data, method=method, out=out, seed=0, progress=False, overwrite=True, **kw), True
+
+
+def sampler_options(run, name):
+    """The options `Run.sample_with_info` would use: the run's own for its default sampler."""
+    return dict(run.config.sampler_options) if name == run.config.sampler else {}
+
+
+def count_nfe(run, name, steps) -> int:
+    """Network evaluations per sample of a sampler at `steps`, by a dry run with a zero denoiser."""
+    counter = CountingDenoiser(lambda x, t: torch.zeros_like(x))
+    x_T = run.process.prior_sample((1,) + run.shape, torch.Generator().manual_seed(0))
+    get_sampler(name)(counter, run.process, x_T, run.times(name, steps), generator=torch.Generator().manual_seed(0),
+                      **sampler_options(run, name))
+    return counter.nfe
+
+
+def steps_for_budget(run, name, budget):
+    """(steps, nfe) with the largest nfe <= budget (NFE grows with steps), or None if even 1 step exceeds it."""
+    if count_nfe(run, name, 1) > budget:
+        return None
+    lo, hi = 1, budget                                       # every sampler spends >= 1 NFE per step
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count_nfe(run, name, mid) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo, count_nfe(run, name, lo)
+
+
+def bench_run(run, label, budgets, n, eval_seed, n_10k, lik_points):
+    cells, skipped = {}, []
+    for name in SAMPLERS:
+        for budget in budgets:
+            found = steps_for_budget(run, name, budget)
+            if found is None:
+                skipped.append(f"{label} {name} at NFE {budget} (needs {count_nfe(run, name, 1)} for one step)")
+                continue
+            steps, nfe = found
+            res = run.sample_with_info(n, sampler=name, steps=steps, seed=1)
+            assert res.nfe == nfe, (name, steps, res.nfe, nfe)
+            ev = run.evaluate(res.samples, seed=eval_seed)
+            m = ev["metrics"]
+            cells[(name, budget)] = {"steps": steps, "nfe": nfe, "seconds": res.seconds,
+                                     "energy": m["energy"]["value"], "energy_p95": m["energy"]["floor_p95"],
+                                     "mmd2": m["mmd2"]["value"], "mmd2_p95": m["mmd2"]["floor_p95"],
+                                     "within": m["energy"]["within_floor"] and m["mmd2"]["within_floor"]}
+            print(f"{label:18s} {name:10s} NFE {nfe:4d} (budget {budget:4d}, {steps:4d} steps): energy "
+                  f"{m['energy']['value']:.2e} (p95 {m['energy']['floor_p95']:.2e}) mmd2 {m['mmd2']['value']:.2e} "
+                  f"(p95 {m['mmd2']['floor_p95']:.2e}) {res.seconds:.2f}s", flush=True)
+    best = {}
+    for name in SAMPLERS:
+        mine = [(c["energy"], c["nfe"], b) for (s, b), c in cells.items() if s == name]
+        if mine:
+            _, _, b = min(mine)
+            c = cells[(name, b)]
+            res = run.sample_with_info(n_10k, sampler=name, steps=c["steps"], seed=2)
+            best[name] = {"budget": b, **c, "seconds_10k": res.seconds}
+    lik = None
+    if run.config.data in LIKELIHOOD_DATASETS and run.dataset.has_log_prob:
+        lik = run_likelihood(run, run.dataset.test[:lik_points], seed=0)
+        print(f"{label:18s} likelihood: model NLL {lik['nll_nats']:.3f} +- {lik['nll_se']:.3f}, true "
+              f"{fmt(lik['nll_true_nats'] or float('nan'))}, {lik['seconds']:.2f}s", flush=True)
+    return {"cells": cells, "skipped": skipped, "best": best, "likelihood": lik}
+
+
+def quality_table(label, r, budgets):
+    cells = r["cells"]
+    any_cell = next(iter(cells.values()), None)
+    if any_cell is None:
+        return [f"### {label}", "", "(no sampler fits any budget)", ""]
+    lines = [f"### {label}", "",
+             f"Energy distance / MMD^2 of 2000 samples vs 2000 fresh truth points; floor p95: energy "
+             f"{fmt(any_cell['energy_p95'])}, MMD^2 {fmt(any_cell['mmd2_p95'])}. **Bold**: both within the floor. "
+             f"A cell marked (n) used n < budget evaluations.", "",
+             "| sampler | " + " | ".join(f"NFE {b}" for b in budgets) + " |",
+             "|---|" + "---|" * len(budgets)]
+    for name in SAMPLERS:
+        row = []
+        for b in budgets:
+            c = cells.get((name, b))
+            if c is None:
+                row.append("skip")
+                continue
+            text = f"{fmt(c['energy'])} / {fmt(c['mmd2'])}"
+            text = f"**{text}**" if c["within"] else text
+            row.append(text + (f" ({c['nfe']})" if c["nfe"] != b else ""))
+        lines.append(f"| {name} | " + " | ".join(row) + " |")
+    return lines + [""]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", default=None, help="folder of trained runs <data>-<method> to reuse (trained there "
+                                                 "when missing); default: a fresh temporary folder")
+    ap.add_argument("--quick", action="store_true", help="gmm only, 300 training steps, NFE 5 and 10, 500 samples; "
+                                                         "prints the section instead of writing BENCHMARKS.md")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--json", default=None, help="also dump raw results here")
+    a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    datasets, budgets, n, n_10k, lik_points, train_steps = DATASETS, BUDGETS, 2000, 10_000, 500, None
+    if a.quick:
+        datasets, budgets, n, n_10k, lik_points, train_steps = ["gmm"], [5, 10], 500, 1000, 100, 300
+    runs = Path(a.runs) if a.runs else Path(tempfile.mkdtemp(prefix="difflab-bench-samplers-"))
+    runs.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    results, sections, trained = {}, [], []
+    for data in datasets:
+        for method in METHODS:
+            run, fresh = get_run(data, method, runs, train_steps)
+            label = f"{data} / {method.upper()} ({run.process.name.upper()})"
+            trained.append(f"{data}/{method}: {'trained' if fresh else 'reused'}, {run.config.steps} steps, "
+                           f"{run.train_seconds:.0f} s")
+            r = bench_run(run, label, budgets, n, eval_seed=2, n_10k=n_10k, lik_points=lik_points)
+            results[label] = r
+            sections += quality_table(label, r, budgets)
+
+    command = "python benchmarks/bench_samplers.py" + (" --quick" if a.quick else "") + \
+        (f" --runs {a.runs}" if a.runs else "") + (f" --threads {a.threads}" if a.threads else "")
+    lines = ["## Samplers: quality per NFE, and exact likelihood (few-step samplers issue)", "",
+             f"Machine: {machine()}.  ",
+             f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {(time.time() - started) / 60:.1f} min).  ",
+             "Models (seed 0, default settings): " + "; ".join(trained) + ".", "",
+             "Each sampler runs on its default grid (`samplers/times.py`: the process's levels for ddpm, ddim, "
+             "langevin and pc; Karras et al. rho = 7 noise ratios for euler, heun and dpm-solver) with the largest "
+             "number of steps whose NFE, counted per sample with the final denoising step, fits the budget; "
+             "the run's own sampler options where the sampler is the run's default (DSM: Langevin 5 steps/level).", ""]
+    lines += sections
+    lines += ["### Best setting per sampler (lowest energy distance) and time for 10,000 samples", "",
+              "| model | " + " | ".join(SAMPLERS) + " |", "|---|" + "---|" * len(SAMPLERS)]
+    for label, r in results.items():
+        row = []
+        for name in SAMPLERS:
+            b = r["best"].get(name)
+            row.append("n/a" if b is None else f"NFE {b['nfe']}: {fmt(b['energy'])}, {b['seconds_10k']:.2f} s")
+        lines.append(f"| {label} | " + " | ".join(row) + " |")
+    lines += ["", "### Model NLL by the probability-flow ODE vs the true NLL (test points, nats per point)", "",
+              f"{lik_points} test points, exact divergence, 64 RK4 steps in log noise ratio, from t_min = 1/T (VP) "
+              "or sigma_min (VE); model - true estimates KL(truth || model).", "",
+              "| model | model NLL | true NLL | model - true | bits/dim | seconds |", "|---|---|---|---|---|---|"]
+    for label, r in results.items():
+        lk = r["likelihood"]
+        if lk is not None:
+            true = "n/a" if lk["nll_true_nats"] is None else f"{lk['nll_true_nats']:.3f} +- {lk['nll_true_se']:.3f}"
+            gap = "n/a" if lk["kl_nats"] is None else f"{lk['kl_nats']:.3f} +- {lk['kl_se']:.3f}"
+            lines.append(f"| {label} | {lk['nll_nats']:.3f} +- {lk['nll_se']:.3f} | {true} | {gap} | "
+                         f"{lk['bits_per_dim']:.3f} | {lk['seconds']:.2f} |")
+    skipped = [s for r in results.values() for s in r["skipped"]]
+    lines += ["", "Skipped (cannot run within the budget): " + ("; ".join(skipped) if skipped else "none") + "."]
+    body = "\n".join(lines)
+    if a.json:
+        raw = {label: {"cells": {f"{s}@{b}": c for (s, b), c in r["cells"].items()}, "best": r["best"],
+                       "likelihood": r["likelihood"], "skipped": r["skipped"]} for label, r in results.items()}
+        Path(a.json).write_text(json.dumps(raw, indent=1))
+    if a.quick:
+        out = write_section("samplers", body, path=runs / "BENCHMARKS-quick.md")
+        print(body)
+        print(f"\n(quick run: section written to {out}, not to BENCHMARKS.md)")
+    else:
+        print(f"wrote {write_section('samplers', body)}")
+
+
+if __name__ == "__main__":
+    main()

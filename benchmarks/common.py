@@ -1,0 +1,52 @@
+"""Shared by the benchmark scripts: the machine's description and writing one BENCHMARKS.md section."""
+from __future__ import annotations
+
+import os
+import platform
+import re
+import statistics
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{cpu}, {os.cpu_count()} cores, {gpu}; Python {platform.python_version()}, "
+            f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+
+
+def write_section(name: str, body: str, path: Path | None = None) -> Path:
+    """Replace the text between <!-- name:start --> and <!-- name:end --> (appending it if absent)."""
+    path = path or ROOT / "BENCHMARKS.md"
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures written by the scripts in `benchmarks/`.\n"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+    return path
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt(v: float) -> str:
+    if v != v:
+        return "n/a"
+    if v == 0:
+        return "0"
+    if abs(v) < 1e-2 or abs(v) >= 1e4:
+        return f"{v:.2e}"
+    return f"{v:.3g}"
