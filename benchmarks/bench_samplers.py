@@ -14,6 +14,9 @@ the true NLL for gmm and pinwheel. Writes the `samplers` section of BENCHMARKS.m
 
     python benchmarks/bench_samplers.py --runs runs/bench-samplers    # full (trains 6 models once)
     python benchmarks/bench_samplers.py --quick                       # smoke run: prints, writes nothing
+
+On a shared 2-core machine pass --threads 1: torch's intra-op threads then wait on each other and
+small tensor operations become up to 100x slower, which distorts every timing here.
 """
 from __future__ import annotations
 
@@ -112,13 +115,13 @@ def bench_run(run, label, budgets, n, eval_seed, n_10k, lik_points):
     return {"cells": cells, "skipped": skipped, "best": best, "likelihood": lik}
 
 
-def quality_table(label, r, budgets):
+def quality_table(label, r, budgets, n):
     cells = r["cells"]
     any_cell = next(iter(cells.values()), None)
     if any_cell is None:
         return [f"### {label}", "", "(no sampler fits any budget)", ""]
     lines = [f"### {label}", "",
-             f"Energy distance / MMD^2 of 2000 samples vs 2000 fresh truth points; floor p95: energy "
+             f"Energy distance / MMD^2 of {n} samples vs {n} fresh truth points; floor p95: energy "
              f"{fmt(any_cell['energy_p95'])}, MMD^2 {fmt(any_cell['mmd2_p95'])}. **Bold**: both within the floor. "
              f"A cell marked (n) used n < budget evaluations.", "",
              "| sampler | " + " | ".join(f"NFE {b}" for b in budgets) + " |",
@@ -163,7 +166,7 @@ def main():
                            f"{run.train_seconds:.0f} s")
             r = bench_run(run, label, budgets, n, eval_seed=2, n_10k=n_10k, lik_points=lik_points)
             results[label] = r
-            sections += quality_table(label, r, budgets)
+            sections += quality_table(label, r, budgets, n)
 
     command = "python benchmarks/bench_samplers.py" + (" --quick" if a.quick else "") + \
         (f" --runs {a.runs}" if a.runs else "") + (f" --threads {a.threads}" if a.threads else "")
@@ -176,7 +179,7 @@ def main():
              "number of steps whose NFE, counted per sample with the final denoising step, fits the budget; "
              "the run's own sampler options where the sampler is the run's default (DSM: Langevin 5 steps/level).", ""]
     lines += sections
-    lines += ["### Best setting per sampler (lowest energy distance) and time for 10,000 samples", "",
+    lines += [f"### Best setting per sampler (lowest energy distance) and time for {n_10k:,} samples", "",
               "| model | " + " | ".join(SAMPLERS) + " |", "|---|" + "---|" * len(SAMPLERS)]
     for label, r in results.items():
         row = []

@@ -7,6 +7,7 @@ import torch
 from difflab.oracles import gaussian_eps_fn, gmm_eps_fn
 from difflab.processes import VEProcess, VPProcess
 from difflab.samplers import SAMPLERS, CountingDenoiser, sample_ddim
+from difflab.samplers.times import sampler_times
 
 MEANS = torch.tensor([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.5]])
 WEIGHTS = torch.tensor([0.5, 0.3, 0.2])
@@ -14,8 +15,9 @@ STDS = torch.tensor([0.3, 0.3, 0.3])
 
 PROCESSES = {"vp": VPProcess(), "ve": VEProcess(sigma_min=0.01, sigma_max=8.0, n_levels=60)}
 # settings that keep each check well under a second
-STEPS = {"ddpm": 250, "ddim": 50, "langevin": None}
-OPTIONS = {"ddpm": {}, "ddim": {}, "langevin": {"n_steps_each": 3, "step_size": 5e-5}}
+STEPS = {"ddpm": 250, "ddim": 50, "langevin": None, "pc": 100, "euler": 50, "heun": 20, "dpm-solver": 20}
+OPTIONS = {"ddpm": {}, "ddim": {}, "langevin": {"n_steps_each": 3, "step_size": 5e-5}, "pc": {"n_corrector": 1},
+           "euler": {}, "heun": {}, "dpm-solver": {}}
 
 
 def _run(name, proc, n=3000, seed=0, ts=None, **kw):
@@ -23,7 +25,7 @@ def _run(name, proc, n=3000, seed=0, ts=None, **kw):
     fn = gmm_eps_fn(proc, MEANS, WEIGHTS, STDS)
     x_T = proc.prior_sample((n, 2), g)
     if ts is None:
-        ts = proc.default_times(STEPS[name])
+        ts = sampler_times(proc, name, STEPS[name])  # each sampler's own default grid
         if name == "langevin" and proc.name == "vp":
             # VP's levels sit close together near t = 1: more levels, more and larger steps to mix
             ts = proc.default_times(200)

@@ -66,7 +66,11 @@ class Run:
         return self.net(x, t)
 
     def times(self, sampler: str, steps: int | None):
-        return self.process.default_times(steps)
+        """The sampler's default time grid (see samplers/times.py): the process's levels, or
+        Karras spacing for the ODE solvers."""
+        from .samplers.times import sampler_times
+
+        return sampler_times(self.process, sampler, steps)
 
     @torch.no_grad()
     def sample_with_info(self, n: int, *, sampler: str | None = None, steps: int | None = None, seed: int | None = 0,

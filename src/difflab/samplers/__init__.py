@@ -9,9 +9,13 @@ from ..errors import unknown_name
 from .ancestral import sample_ddpm
 from .common import CountingDenoiser
 from .ddim import sample_ddim
+from .dpm_solver import sample_dpm_solver
 from .langevin import sample_langevin
+from .ode import sample_euler, sample_heun
+from .pc import sample_pc
 
-SAMPLERS = {"ddpm": sample_ddpm, "ddim": sample_ddim, "langevin": sample_langevin}
+SAMPLERS = {"ddpm": sample_ddpm, "ddim": sample_ddim, "langevin": sample_langevin, "pc": sample_pc,
+            "euler": sample_euler, "heun": sample_heun, "dpm-solver": sample_dpm_solver}
 
 
 def get_sampler(name: str):
@@ -20,4 +24,5 @@ def get_sampler(name: str):
     return SAMPLERS[name]
 
 
-__all__ = ["SAMPLERS", "get_sampler", "sample_ddpm", "sample_ddim", "sample_langevin", "CountingDenoiser"]
+__all__ = ["SAMPLERS", "get_sampler", "sample_ddpm", "sample_ddim", "sample_langevin", "sample_pc", "sample_euler",
+           "sample_heun", "sample_dpm_solver", "CountingDenoiser"]

@@ -1,0 +1,117 @@
+"""Sampling time grids: each sampler's default grid, and the noise-ratio spacing of Karras et al.
+
+Times are continuous t in [0, 1] (0 = data), decreasing from t = 1 (noise). The ODE solvers
+work in the noise ratio s = sigma / alpha (EDM's sigma); `t_from_noise_ratio` maps s back to t
+for any process by bisection on the monotone `process.noise_ratio(t)`, so no sampler needs to
+know whether it faces a VP or a VE process.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..errors import DifflabError, unknown_name
+
+DEFAULT_ODE_STEPS = 50          # solver steps of euler / heun / dpm-solver when none are given
+KARRAS_RHO = 7.0                # Karras et al. 2022: rho = 7 crowds the steps towards small noise
+
+# which grid each sampler uses by default: the process's own levels or the Karras spacing
+GRIDS = {"ddpm": "process", "ddim": "process", "langevin": "process", "pc": "process",
+         "euler": "karras", "heun": "karras", "dpm-solver": "karras"}
+
+
+def smallest_level_time(process) -> float:
+    """The smallest time of the process's own levels that still carries noise.
+
+    VP: t = 1 / T (the first DDPM step; its grid ends at t = 0 where sigma = 0);
+    VE: t = 0, where sigma = sigma_min > 0. Below it the network was never trained.
+    """
+    ts = process.default_times(None)
+    positive = [float(t) for t in ts if float(process.sigma(float(t))) > 0]
+    return min(positive)
+
+
+def t_from_noise_ratio(process, s) -> torch.Tensor:
+    """Invert s = sigma(t) / alpha(t) (increasing in t) by bisection, float64, any shape.
+
+    Ratios below noise_ratio(0) map to t = 0 and above noise_ratio(1) to t = 1. 60 halvings
+    of [0, 1] reach float64 resolution, so the result is exact to rounding for any process
+    (for VP it agrees with `t_from_sigma(s / sqrt(1 + s^2))`, for VE with `t_from_sigma(s)`).
+    """
+    s = torch.as_tensor(s, dtype=torch.float64)
+    lo, hi = torch.zeros_like(s), torch.ones_like(s)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        above = process.noise_ratio(mid) >= s
+        hi = torch.where(above, mid, hi)
+        lo = torch.where(above, lo, mid)
+    return hi.clamp(0, 1)
+
+
+_CACHE: dict = {}                # (process settings, grid settings) -> grid; processes are immutable
+
+
+def karras_times(process, steps: int, rho: float = KARRAS_RHO, s_min: float | None = None,
+                 s_max: float | None = None) -> torch.Tensor:
+    """Karras et al. 2022 (eq. 5): `steps` transitions with noise ratios spaced as
+    s_i = (s_max^(1/rho) + i / (n - 1) * (s_min^(1/rho) - s_max^(1/rho)))^rho.
+
+    s_max = noise_ratio(1), s_min = noise_ratio at `smallest_level_time` (VP: the first DDPM
+    level; VE: sigma_min). When the process reaches sigma = 0 at t = 0 (VP) the grid has
+    `steps` positive levels followed by t = 0; otherwise (VE) it has `steps + 1` levels ending
+    at s_min, and the sampler's final Tweedie step (`finish`) denoises from there.
+    Returns a decreasing float64 tensor of times.
+    """
+    if not isinstance(steps, int) or steps < 1:
+        raise DifflabError(f"the number of sampling steps must be a positive integer, got {steps!r}")
+    if rho <= 0:
+        raise DifflabError(f"rho must be positive, got {rho}")
+    try:                                                    # the bisection costs ~0.1 s: remember grids
+        key = (type(process).__name__, repr(sorted(process.config().items())), steps, rho, s_min, s_max)
+    except NotImplementedError:
+        key = None
+    if key is not None and key in _CACHE:
+        return _CACHE[key].clone()
+    ts = _karras_times(process, steps, rho, s_min, s_max)
+    if key is not None and len(_CACHE) < 256:
+        _CACHE[key] = ts.clone()
+    return ts
+
+
+def _karras_times(process, steps, rho, s_min, s_max):
+    t_low = smallest_level_time(process) if s_min is None else None
+    s_max = float(process.noise_ratio(1.0)) if s_max is None else float(s_max)
+    s_min = float(process.noise_ratio(t_low)) if s_min is None else float(s_min)
+    if not 0 < s_min < s_max:
+        raise DifflabError(f"need 0 < s_min < s_max, got s_min={s_min}, s_max={s_max}")
+    to_zero = float(process.sigma(0.0)) == 0.0
+    n = steps if to_zero else steps + 1                      # positive noise levels
+    if n == 1:
+        ratios = torch.tensor([s_max], dtype=torch.float64)
+    else:
+        ramp = torch.linspace(0, 1, n, dtype=torch.float64)
+        ratios = (s_max ** (1 / rho) + ramp * (s_min ** (1 / rho) - s_max ** (1 / rho))) ** rho
+    ts = t_from_noise_ratio(process, ratios)
+    if s_max == float(process.noise_ratio(1.0)):
+        ts[0] = 1.0                                         # exact ends, free of bisection rounding
+    if t_low is not None and n > 1:
+        ts[-1] = t_low
+    if to_zero:
+        ts = torch.cat([ts, torch.zeros(1, dtype=torch.float64)])
+    return ts
+
+
+def sampler_times(process, sampler: str, steps: int | None = None) -> torch.Tensor:
+    """The default time grid of a sampler (see GRIDS): the process's own levels for the
+    discrete-time samplers, Karras spacing (DEFAULT_ODE_STEPS when `steps` is None) for the
+    ODE solvers. A registered sampler missing from GRIDS gets the process's levels."""
+    from . import SAMPLERS
+
+    if sampler not in GRIDS and sampler not in SAMPLERS:
+        raise unknown_name("sampler", sampler, set(GRIDS) | set(SAMPLERS))
+    if GRIDS.get(sampler, "process") == "process":
+        return process.default_times(steps)
+    return karras_times(process, DEFAULT_ODE_STEPS if steps is None else steps)
+
+
+__all__ = ["karras_times", "sampler_times", "t_from_noise_ratio", "smallest_level_time", "GRIDS",
+           "DEFAULT_ODE_STEPS"]
