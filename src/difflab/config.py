@@ -70,7 +70,13 @@ FIELDS = {f.name for f in dataclasses.fields(Config)}
 
 
 def parse_value(text: str):
-    """`--set` values are YAML scalars: 1e-3, true, [1, 2], {a: 1}, plain strings."""
+    """`--set` values: numbers (1e-3 included, which YAML 1.1 reads as a string), then YAML
+    scalars and collections (true, [1, 2], {a: 1}), else the plain string."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:
@@ -136,8 +142,28 @@ def make_config(base: dict | None = None, sets: list[str] | None = None, **flags
     return cfg
 
 
+NUMBERS = ("lr", "lr_min_ratio", "weight_decay", "ema_decay", "grad_clip")
+INTEGERS = ("steps", "batch_size", "lr_warmup", "seed", "data_seed", "threads", "checkpoint_every", "n_noise")
+
+
 def validate(cfg: Config) -> None:
     """Catch bad settings early, naming the setting."""
+    for key in NUMBERS:
+        v = getattr(cfg, key)
+        if isinstance(v, str):
+            try:
+                setattr(cfg, key, float(v))
+            except ValueError:
+                raise DifflabError(f"{key} must be a number, got {v!r}") from None
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise DifflabError(f"{key} must be a number, got {v!r}")
+    for key in INTEGERS:
+        v = getattr(cfg, key)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise DifflabError(f"{key} must be an integer, got {v!r}")
+    for key in ("data_options", "process", "network", "sampler_options"):
+        if not isinstance(getattr(cfg, key), dict):
+            raise DifflabError(f"{key} must be a mapping of settings, got {getattr(cfg, key)!r}")
     for key in ("steps", "batch_size"):
         v = getattr(cfg, key)
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
