@@ -90,7 +90,7 @@ def main():
         "",
         f"Defaults: MLP width {cfg.network['width']}, depth {cfg.network['depth']}; {cfg.steps} Adam steps of batch "
         f"{cfg.batch_size}; DDPM = linear schedule, T=1000, ancestral sampling (1000 NFE); DSM = VE ladder of 100 "
-        f"levels, K=4 noise draws, annealed Langevin 5 steps/level (501 NFE). 2000 samples vs 2000 fresh truth points; "
+        f"levels, K=2 noise draws, annealed Langevin 5 steps/level (501 NFE). 2000 samples vs 2000 fresh truth points; "
         f"the floor is the same metric between two independent truth samples (20 pairs).",
         "",
         "| dataset | method | train s (median) | energy: value / floor p95 (per seed) | MMD^2: value / floor p95 (per seed) | within floor | sample 10k s | NFE |",

@@ -27,7 +27,7 @@ METHODS = {
     "dsm": {
         "process": {"name": "ve", "sigma_min": 0.01, "sigma_max": "auto", "n_levels": 100},
         "objective": "dsm",
-        "n_noise": 4,
+        "n_noise": 2,
         "sampler": "langevin",
         "sampler_options": {"n_steps_each": 5, "step_size": 2e-5},
     },
