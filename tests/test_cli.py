@@ -45,11 +45,12 @@ def test_user_data_and_data_export(tmp_path):
     assert m["reference"] == "test set"
 
 
-def test_datasets_lists_every_builtin(capsys):
-    assert cli("datasets") == 0
+def test_datasets_lists_and_draws_every_builtin(capsys, tmp_path):
+    assert cli("datasets", "--plot", tmp_path) == 0
     out = capsys.readouterr().out
     for name in ["normal1d", "normal2d", "gmm", "pinwheel", "spiral", "moons", "checkerboard", "normal-nd"]:
         assert name in out
+        assert (tmp_path / f"{name}.png").stat().st_size > 0
 
 
 def _error(capsys, *args):
@@ -77,6 +78,8 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
     assert "not found" in _error(capsys, "evaluate", run, "--samples", tmp_path / "missing.npy")
     np.save(tmp_path / "wrong.npy", np.zeros((10, 3)))
     assert "shape" in _error(capsys, "evaluate", run, "--samples", tmp_path / "wrong.npy")
+    assert "already exists" in _error(capsys, "sample", run, "--n", 5, "--out", tmp_path / "wrong.npy")
+    assert cli("sample", run, "--n", 5, "--steps", 3, "--out", tmp_path / "wrong.npy", "--overwrite") == 0
 
 
 def test_console_script_runs():

@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="sampler option, e.g. --set eta=0.5 or --set variance=large")
     p.add_argument("--plot", action="store_true", help="also write PNG pictures beside the .npy")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
 
     p = sub.add_parser("evaluate", help="measure samples against the truth, beside the noise floor")
     p.add_argument("run", help="run folder")
@@ -70,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the Hutchinson probes (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
-    sub.add_parser("datasets", help="list the built-in datasets")
+    p = sub.add_parser("datasets", help="list the built-in datasets")
+    p.add_argument("--plot", default=None, metavar="DIR", help="also draw each dataset's train/test split into DIR")
 
     p = sub.add_parser("data", help="write a built-in dataset's train/test split to an .npz file")
     p.add_argument("name")
@@ -124,7 +126,7 @@ def cmd_sample(a) -> None:
     if out.suffix != ".npy":
         raise DifflabError(f"--out must be a .npy file, got {out}")
     run = load(a.run)
-    _check_new_file(out, overwrite=True)
+    _check_new_file(out, a.overwrite)
     res = run.sample_with_info(a.n, sampler=a.sampler, steps=a.steps, seed=a.seed, **_options(a.set))
     np.save(out, res.samples)
     print(f"wrote {out}: {res.samples.shape[0]} samples of shape {tuple(res.samples.shape[1:])}; "
@@ -155,9 +157,10 @@ def cmd_evaluate(a) -> None:
     result = run.evaluate(samples, seed=a.seed, n_pairs=a.n_pairs)
     out = Path(a.out) if a.out else run.path / "metrics.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    replaced = out.exists()
     out.write_text(json.dumps(result, indent=1))
     print(format_metrics_table(result))
-    print(f"wrote {out}")
+    print(f"{'replaced' if replaced else 'wrote'} {out}")
 
 
 def cmd_likelihood(a) -> None:
@@ -191,6 +194,15 @@ def cmd_datasets(a) -> None:
               f"{'yes' if r['truth_sampler'] else 'no':6s} {'yes' if r['exact_log_density'] else 'no':10s}  "
               f"{r['description'] or r['summary']}")
     print("\nYour own data: a .npy or .csv file of shape (N, d), or an .npz with 'train' and 'test' arrays.")
+    if a.plot:
+        from .data import get_dataset
+        from .viz import plot_dataset
+
+        out = Path(a.plot)
+        out.mkdir(parents=True, exist_ok=True)
+        for r in rows:
+            ds = get_dataset(r["name"])
+            print(f"wrote {plot_dataset(ds.train, ds.test, out / (r['name'] + '.png'), title=f'{ds.name}: train and test')}")
 
 
 def cmd_data(a) -> None:
