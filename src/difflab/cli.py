@@ -144,16 +144,10 @@ def cmd_evaluate(a) -> None:
 
     if a.n_pairs < 10:
         raise DifflabError(f"--n-pairs must be at least 10, got {a.n_pairs}")
+    from .arrays import load_points_file
+
     run = load(a.run)
-    path = Path(a.samples)
-    if not path.is_file():
-        raise DifflabError(f"samples file not found: {path}")
-    try:
-        samples = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as e:
-        raise DifflabError(f"cannot read samples from {path}: {e}") from None
-    if not np.issubdtype(samples.dtype, np.number) or not np.all(np.isfinite(samples)):
-        raise DifflabError(f"{path} must hold finite numbers")
+    samples = load_points_file(a.samples, "samples")
     result = run.evaluate(samples, seed=a.seed, n_pairs=a.n_pairs)
     out = Path(a.out) if a.out else run.path / "metrics.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -9,16 +9,24 @@ from .base import Dataset
 
 _FACTORIES: dict[str, Callable[..., Dataset]] = {}
 _SUMMARIES: dict[str, str] = {}
+_DESCRIBERS: dict[str, Callable[[], dict]] = {}     # name -> info without building (costly datasets)
 
 USER_SUFFIXES = (".npy", ".csv", ".npz")
 
 
-def register(name: str, summary: str = ""):
-    """Decorator: `@register("pinwheel", "5 arms ...")` on a factory `f(**options) -> Dataset`."""
+def register(name: str, summary: str = "", describe: Callable[[], dict] | None = None):
+    """Decorator: `@register("pinwheel", "5 arms ...")` on a factory `f(**options) -> Dataset`.
+
+    `describe`, for datasets that are slow to build or may be absent (images read from disk), is
+    `() -> dict` with the keys of `Dataset.info()` for the default options; `list_datasets` calls
+    it instead of building the dataset.
+    """
 
     def deco(factory):
         _FACTORIES[name] = factory
         _SUMMARIES[name] = summary or (factory.__doc__ or "").strip().splitlines()[0]
+        if describe is not None:
+            _DESCRIBERS[name] = describe
         return factory
 
     return deco
@@ -26,7 +34,7 @@ def register(name: str, summary: str = ""):
 
 def _ensure_loaded():
     # importing the family modules runs their @register decorators
-    from . import toy  # noqa: F401
+    from . import images, toy  # noqa: F401  (images reads no files until a dataset is built)
 
 
 def dataset_names() -> list[str]:
@@ -59,11 +67,11 @@ def get_dataset(name: str, **options) -> Dataset:
 
 
 def list_datasets() -> list[dict]:
-    """One dict per built-in dataset (default options), for `difflab datasets`."""
+    """One dict per built-in dataset (default options), for `difflab datasets`; datasets
+    registered with `describe` are described, not built."""
     out = []
     for name in dataset_names():
-        ds = get_dataset(name)
-        d = ds.info()
+        d = _DESCRIBERS[name]() if name in _DESCRIBERS else get_dataset(name).info()
         d["summary"] = _SUMMARIES[name]
         out.append(d)
     return out

@@ -207,32 +207,13 @@ def run_likelihood(run, x_raw: np.ndarray, *, steps: int = DEFAULT_STEPS, diverg
 def load_points(run, data: str = "test", n: int | None = None) -> tuple[np.ndarray, str]:
     """Points to score: the run's "test" or "train" split, or a .npy / .npz file (an .npz holds a
     'test' array or a single array), the first n of them. Returns (points, description)."""
-    from pathlib import Path
-
     if data in ("test", "train"):
         x = getattr(run.dataset, data)
         what = f"{data} split"
     elif str(data).endswith((".npy", ".npz")):
-        path = Path(data)
-        if not path.is_file():
-            raise DifflabError(f"data file not found: {path}")
-        try:
-            loaded = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as e:
-            raise DifflabError(f"cannot read points from {path}: {e}") from None
-        if isinstance(loaded, np.ndarray):
-            x = loaded
-        else:
-            names = list(loaded.files)
-            if "test" in names:
-                x = loaded["test"]
-            elif len(names) == 1:
-                x = loaded[names[0]]
-            else:
-                raise DifflabError(f"{path} holds arrays {names}; expected a 'test' array or a single array")
-        what = str(path)
-        if not np.issubdtype(x.dtype, np.number):
-            raise DifflabError(f"{path} must hold numbers, got dtype {x.dtype}")
+        from ..arrays import load_points_file
+
+        x, what = load_points_file(data), str(data)
     else:
         raise DifflabError(f"unknown data {data!r}; valid: test, train, or a .npy/.npz file")
     x = np.asarray(x)
