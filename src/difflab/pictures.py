@@ -9,6 +9,21 @@ import numpy as np
 from . import viz
 
 
+def plot_split(ds, path) -> Path:
+    """A dataset's train and test split side by side: points for vectors, the dataset's own
+    picture (e.g. an image grid) for other kinds."""
+    if ds.kind == "vector":
+        return Path(viz.plot_dataset(ds.train, ds.test, path, title=f"{ds.name}: train and test"))
+    from .viz._figure import new_figure, save
+
+    fig = new_figure(10, 5.4)
+    fig.suptitle(f"{ds.name}: train and test")
+    for ax, (label, x) in zip(fig.subplots(1, 2), (("train", ds.train), ("test", ds.test))):
+        ds.plot(ax, x)
+        ax.set_title(f"{label} (N={len(x)})")
+    return save(fig, path)
+
+
 def plot_training(run_path) -> list[Path]:
     """dataset.png (train/test) and losses.png (train and test loss per epoch) in the run folder."""
     from .run import load
@@ -16,7 +31,7 @@ def plot_training(run_path) -> list[Path]:
     run = load(run_path)
     path = Path(run_path)
     ds = run.dataset
-    out = [viz.plot_dataset(ds.train, ds.test, path / "dataset.png", title=f"{ds.name}: train and test")]
+    out = [plot_split(ds, path / "dataset.png")]
     history = json.loads((path / "history.json").read_text())
     if history["epoch"]:
         out.append(viz.plot_losses(history, path / "losses.png",

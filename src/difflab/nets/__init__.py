@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from ..errors import DifflabError, unknown_name
 from .mlp import MLP
+from .unet import UNet
 
-NETWORKS = {"mlp": MLP}
+NETWORKS = {"mlp": MLP, "unet": UNet}
 
 
 def make_network(cfg: dict, data_shape) -> "torch.nn.Module":  # noqa: F821
-    """Build a network from its config dict ({"name": "mlp", ...settings})."""
+    """Build a network from its config dict ({"name": "mlp", ...settings}, or
+    {"name": "unet", "preset": "unet-28", ...settings that override the preset})."""
     cfg = dict(cfg)
     name = cfg.pop("name", None)
     if name not in NETWORKS:
@@ -19,4 +21,4 @@ def make_network(cfg: dict, data_shape) -> "torch.nn.Module":  # noqa: F821
         raise DifflabError(f"network {name!r}: {e}") from None
 
 
-__all__ = ["MLP", "NETWORKS", "make_network"]
+__all__ = ["MLP", "NETWORKS", "UNet", "make_network"]

@@ -1,0 +1,109 @@
+"""The image UNet: shapes for both presets and odd sizes, class conditioning, guidance, gradients."""
+import pytest
+import torch
+
+from difflab.errors import DifflabError
+from difflab.nets import NETWORKS, make_network
+from difflab.nets.unet import PRESETS, UNet, drop_labels, guided_eps
+
+TINY = dict(base_channels=8, channel_mults=(1, 2), n_res_blocks=1, attention_resolutions=(4,))
+
+
+def _perturb(net: UNet) -> UNet:
+    """A fresh UNet outputs exactly 0 (zero-initialised output convolutions); give every all-zero
+    tensor small random values so outputs and gradients depend on everything."""
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in net.parameters():
+            if not p.any():
+                p.copy_(0.05 * torch.randn(p.shape, generator=g))
+    return net
+
+
+@pytest.mark.parametrize("preset, shape", [("unet-28", (1, 28, 28)), ("unet-32", (3, 32, 32))])
+def test_presets_keep_the_input_shape(preset, shape):
+    torch.manual_seed(0)
+    net = make_network({"name": "unet", "preset": preset}, shape)
+    x, t = torch.randn(2, *shape), torch.rand(2)
+    out = _perturb(net)(x, t)
+    assert out.shape == x.shape and torch.isfinite(out).all() and out.abs().sum() > 0
+    assert net.settings["preset"] == preset and net.settings["base_channels"] == PRESETS[preset]["base_channels"]
+
+
+@pytest.mark.parametrize("shape, settings", [
+    ((3, 8, 8), TINY),
+    ((2, 8, 8), dict(TINY, n_res_blocks=2, attention_resolutions=(8, 4), dropout=0.1)),
+    ((1, 28, 28), dict(TINY, channel_mults=(1, 1, 2, 2), attention_resolutions=(4,))),   # 28 -> 14 -> 7 -> 4
+    ((1, 12, 20), dict(TINY, channel_mults=(1, 2, 2), attention_resolutions=(3,))),      # non-square, odd
+])
+def test_small_and_odd_sizes(shape, settings):
+    torch.manual_seed(0)
+    net = UNet(shape, **settings)
+    x = torch.randn(3, *shape)
+    assert net(x, torch.rand(3)).shape == x.shape
+    fresh = UNet(shape, **settings)
+    assert not fresh(x, torch.rand(3)).any()                         # zero output at initialisation
+
+
+def test_explicit_settings_override_the_preset():
+    net = make_network({"name": "unet", "preset": "unet-28", "base_channels": 8}, (1, 28, 28))
+    assert net.settings["base_channels"] == 8 and net.settings["channel_mults"] == PRESETS["unet-28"]["channel_mults"]
+    assert "unet" in NETWORKS
+
+
+@pytest.mark.parametrize("cfg, shape, message", [
+    ({"preset": "unet-64"}, (1, 28, 28), "unknown unet preset 'unet-64'; valid names: unet-28, unet-32"),
+    ({"preset": "unet-28"}, (3, 32, 32), r"attention_resolutions \[7\] are not all among .* \[32, 16, 8\]"),
+    ({"width": 3}, (1, 8, 8), "unknown setting"),
+    ({}, (2,), r"images of shape \(C, H, W\)"),
+    ({"n_classes": 0}, (1, 8, 8), "n_classes"),
+])
+def test_bad_settings_are_clear_errors(cfg, shape, message):
+    with pytest.raises(DifflabError, match=message):
+        make_network({"name": "unet", **TINY, **cfg} if "preset" not in cfg else {"name": "unet", **cfg}, shape)
+
+
+def test_class_conditional_forward_and_null_labels():
+    torch.manual_seed(0)
+    net = _perturb(UNet((1, 8, 8), n_classes=3, **TINY)).eval()
+    x, t = torch.randn(4, 1, 8, 8), torch.rand(4)
+    y = torch.tensor([0, 1, 2, 1])
+    cond, none = net(x, t, y), net(x, t)
+    assert cond.shape == x.shape and not torch.allclose(cond, none)
+    assert torch.allclose(net(x, t, torch.full((4,), -1)), none)        # -1 is the null class
+    mixed = net(x, t, torch.tensor([0, -1, 2, -1]))
+    assert torch.allclose(mixed[[0, 2]], cond[[0, 2]], atol=1e-5) and torch.allclose(mixed[[1, 3]], none[[1, 3]], atol=1e-5)
+    with pytest.raises(DifflabError, match="0..2"):
+        net(x, t, torch.tensor([0, 1, 3, 1]))
+    with pytest.raises(DifflabError, match="without n_classes"):
+        UNet((1, 8, 8), **TINY)(x, t, y)
+
+
+def test_classifier_free_guidance_helpers():
+    torch.manual_seed(0)
+    net = _perturb(UNet((1, 8, 8), n_classes=3, **TINY)).eval()
+    x, t, y = torch.randn(4, 1, 8, 8), torch.rand(4), torch.tensor([0, 1, 2, 1])
+    with torch.no_grad():
+        cond, uncond = net(x, t, y), net(x, t)
+        assert torch.allclose(guided_eps(net, x, t, y, 1.0), cond)
+        assert torch.allclose(guided_eps(net, x, t, y, 0.0), uncond, atol=1e-5)
+        assert torch.allclose(guided_eps(net, x, t, y, 3.0), uncond + 3.0 * (cond - uncond), atol=1e-4)
+    g = torch.Generator().manual_seed(0)
+    assert (drop_labels(y, 1.0, g) == -1).all() and torch.equal(drop_labels(y, 0.0, g), y)
+    dropped = drop_labels(torch.zeros(1000, dtype=torch.long), 0.2, g)
+    assert 0.15 < (dropped == -1).float().mean() < 0.25
+
+
+@pytest.mark.parametrize("n_classes", [None, 3])
+def test_gradients_reach_every_layer(n_classes):
+    torch.manual_seed(0)
+    net = _perturb(UNet((3, 8, 8), n_classes=n_classes, **TINY))
+    x, t = torch.randn(4, 3, 8, 8), torch.rand(4)
+    y = None if n_classes is None else torch.tensor([0, 1, 2, -1])
+    net(x, t, y).square().mean().backward()
+    for name, p in net.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+        if name != "label_emb.weight":                          # rows of unused labels stay 0
+            assert p.grad.abs().sum() > 0, name
+    if n_classes is not None:
+        assert (net.label_emb.weight.grad.abs().sum(1) > 0).all()   # labels 0, 1, 2 and the null row
