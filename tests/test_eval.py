@@ -10,6 +10,7 @@ from scipy.spatial.distance import cdist
 from difflab.data.base import Dataset, Normaliser
 from difflab.errors import DifflabError
 from difflab.eval import (METRICS, energy_distance, evaluate_samples, format_metrics_table, mmd2_unbiased,
+                          reference_floors,
                           mode_coverage, noise_floor, on_mode_radius, sliced_wasserstein2)
 from difflab.eval.two_sample import w2_squared_1d
 
@@ -253,3 +254,20 @@ def test_evaluate_is_deterministic_given_the_seed():
     x = ds.sample(200, np.random.default_rng(0))
     a = evaluate_samples(x, ds, np.random.default_rng(1), metrics=("sw2",))
     assert a == evaluate_samples(x, ds, np.random.default_rng(1), metrics=("sw2",))
+
+
+def test_a_shared_floor_is_used_as_given():
+    ds = TinyMixture()
+    floors = reference_floors(ds, 300, np.random.default_rng(3), n_pairs=12, metrics=("energy", "mmd2"))
+    assert set(floors) == {"energy", "mmd2"} and len(floors["energy"]["values"]) == 12
+    good = evaluate_samples(ds.sample(300, np.random.default_rng(4)), ds, np.random.default_rng(5),
+                            metrics=("energy", "mmd2"), floors=floors)
+    bad = evaluate_samples(ds.sample(300, np.random.default_rng(4), keep=[0]), ds, np.random.default_rng(5),
+                           metrics=("energy", "mmd2"), floors=floors)
+    for name in ("energy", "mmd2"):
+        assert good["metrics"][name]["floor_values"] == floors[name]["values"]
+        assert good["metrics"][name]["floor_p95"] == bad["metrics"][name]["floor_p95"] == floors[name]["p95"]
+        assert not bad["metrics"][name]["within_floor"]
+    with pytest.raises(DifflabError, match="floors must hold"):
+        evaluate_samples(ds.sample(300, np.random.default_rng(4)), ds, np.random.default_rng(5),
+                         metrics=("energy", "sw2"), floors=floors)

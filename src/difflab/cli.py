@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default=None, help="ddpm or dsm (default ddpm)")
     p.add_argument("--out", required=True, help="run folder to write")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--data-dir", default=None, help="folder holding an image dataset's files (data_options.data_dir)")
     _add_train_options(p)
 
     p = sub.add_parser("sample", help="draw samples from a trained run")
@@ -47,11 +48,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sampler", default=None, help="sampler name (default: the run's)")
     p.add_argument("--steps", type=int, default=None, help="sampler steps (default: every level; 50 for euler, heun, dpm-solver)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    p.add_argument("--out", required=True, help="output .npy file (N, d) in the data's units")
+    p.add_argument("--out", required=True, help="output .npy file (N, d) in the data's units; for images "
+                   "(N, C, H, W) in [0, 1] with a PNG grid beside it")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="sampler option, e.g. --set eta=0.5 or --set variance=large")
-    p.add_argument("--plot", action="store_true", help="also write PNG pictures beside the .npy")
+    p.add_argument("--labels", default=None, help="class-conditional runs: one class (3), a list cycled over "
+                   "the samples (0,1,2), or 'all' (every class in turn)")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance scale with --labels (1 = plain conditional, default)")
+    p.add_argument("--plot", action="store_true", help="also write PNG pictures beside the .npy "
+                   "(images: samples beside test images, the reverse process as a grid and a GIF)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+
+    p = sub.add_parser("denoise", help="restore noisy images with a trained image run")
+    p.add_argument("run", help="run folder")
+    p.add_argument("--input", required=True, help=".npy (N, C, H, W) in [0, 1], or a PNG image")
+    p.add_argument("--sigma", type=float, required=True, help="noise standard deviation in [0, 1] pixel units")
+    p.add_argument("--out", required=True, help="restored images .npy; a PNG strip is written beside it")
+    p.add_argument("--mode", default="posterior-mean", help="posterior-mean (one step, default) or reverse "
+                   "(the sampler from the matching noise level)")
+    p.add_argument("--noisy", action="store_true", help="the input already carries noise of std --sigma")
+    p.add_argument("--seed", type=int, default=0, help="seed of the added noise and of the reverse sampler")
+    p.add_argument("--sampler", default=None, help="sampler for --mode reverse (default: the run's)")
+    p.add_argument("--steps", type=int, default=None, help="sampler steps for --mode reverse")
+    p.add_argument("--n", type=int, default=None, help="restore the first N images only")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
     p = sub.add_parser("evaluate", help="measure samples against the truth, beside the noise floor")
     p.add_argument("run", help="run folder")
@@ -106,12 +127,12 @@ def cmd_train(a) -> None:
     from .training import train
 
     if a.resume:
-        if a.method or a.config or a.set or a.seed is not None:
+        if a.method or a.config or a.set or a.seed is not None or a.data_dir:
             raise DifflabError("--resume continues a run with its saved settings; only --steps may change")
         path = train(None, a.out, resume=True, progress=not a.no_progress, steps=a.steps)
     else:
         cfg = make_config(load_yaml(a.config) if a.config else {}, a.set, data=a.data, method=a.method,
-                          steps=a.steps, seed=a.seed)
+                          steps=a.steps, seed=a.seed, **{"data_options.data_dir": a.data_dir})
         path = train(cfg, a.out, overwrite=a.overwrite, progress=not a.no_progress)
     from .pictures import plot_training
 
@@ -127,15 +148,82 @@ def cmd_sample(a) -> None:
         raise DifflabError(f"--out must be a .npy file, got {out}")
     run = load(a.run)
     _check_new_file(out, a.overwrite)
-    res = run.sample_with_info(a.n, sampler=a.sampler, steps=a.steps, seed=a.seed, **_options(a.set))
+    grid = out.with_suffix(".png")
+    if run.kind == "image":
+        _check_new_file(grid, a.overwrite)
+    labels = _labels(a.labels, a.n, run.n_classes)
+    res = run.sample_with_info(a.n, sampler=a.sampler, steps=a.steps, seed=a.seed, labels=labels,
+                               guidance=a.guidance, **_options(a.set))
     np.save(out, res.samples)
     print(f"wrote {out}: {res.samples.shape[0]} samples of shape {tuple(res.samples.shape[1:])}; "
           f"sampler {res.sampler}, {res.steps} steps, NFE {res.nfe} per sample, {res.seconds:.2f} s")
-    if a.plot:
-        from .pictures import plot_samples
+    if run.kind == "image":
+        from .pictures import image_sample_grid
 
-        for p in plot_samples(run, res.samples, out.with_suffix("")):
+        print(f"wrote {image_sample_grid(run, res.samples, grid, labels)}")
+    if a.plot:
+        from .pictures import plot_image_reverse, plot_samples
+
+        paths = plot_samples(run, res.samples, out.with_suffix(""))
+        if run.kind == "image":
+            few = labels if labels is None or isinstance(labels, int) else labels[:8]
+            paths += plot_image_reverse(run, f"{out.with_suffix('')}_reverse", n=8 if few is None or
+                                        isinstance(few, int) else len(few), seed=a.seed, sampler=a.sampler,
+                                        steps=a.steps, labels=few, guidance=a.guidance, **_options(a.set))
+        for p in paths:
             print(f"wrote {p}")
+
+
+def _labels(text: str | None, n: int, n_classes: int | None):
+    """--labels: None, one int, or a list of n ints (a given list or 'all' cycled over the n samples)."""
+    if text is None:
+        return None
+    if text.strip() == "all":
+        if not n_classes:
+            raise DifflabError("--labels needs a class-conditional run; this run is unconditional")
+        seq = list(range(n_classes))
+    else:
+        try:
+            seq = [int(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise DifflabError(f"--labels expects integers separated by commas or 'all', got {text!r}") from None
+        if not seq:
+            raise DifflabError("--labels is empty")
+    return seq[0] if len(seq) == 1 else [seq[i % len(seq)] for i in range(n)]
+
+
+def cmd_denoise(a) -> None:
+    from .denoise import MODES, add_noise, denoise, psnr
+    from .errors import unknown_name
+    from .image_io import load_images
+    from .pictures import plot_denoising
+    from .run import load
+
+    out = Path(a.out)
+    if out.suffix != ".npy":
+        raise DifflabError(f"--out must be a .npy file, got {out}")
+    if a.mode not in MODES:
+        raise unknown_name("--mode", a.mode, MODES)
+    if not a.sigma > 0:
+        raise DifflabError(f"--sigma must be positive, got {a.sigma}")
+    if a.n is not None and a.n < 1:
+        raise DifflabError(f"--n must be a positive integer, got {a.n}")
+    run = load(a.run)
+    if run.kind != "image":
+        raise DifflabError(f"{run.path} is not an image run (its data is {run.dataset_name!r}); denoise restores images")
+    strip = out.with_suffix(".png")
+    for path in (out, strip):
+        _check_new_file(path, a.overwrite)
+    x = load_images(a.input, run.shape, clean=not a.noisy)[:a.n]
+    clean, noisy = (None, x) if a.noisy else (x, add_noise(x, a.sigma, a.seed))
+    restored = denoise(run, noisy, a.sigma, mode=a.mode, sampler=a.sampler, steps=a.steps, seed=a.seed)
+    np.save(out, restored)
+    print(f"wrote {out}: {len(restored)} images restored from noise of std {a.sigma:g} ({a.mode})")
+    rows = [("noisy", noisy), ("restored", restored)]
+    if clean is not None:
+        rows.insert(0, ("clean", clean))
+        print(f"PSNR: noisy {psnr(clean, noisy).mean():.2f} dB -> restored {psnr(clean, restored).mean():.2f} dB")
+    print(f"wrote {plot_denoising(rows, strip, f'{run.dataset_name}: denoising at sigma {a.sigma:g} ({a.mode})')}")
 
 
 def cmd_evaluate(a) -> None:
@@ -153,7 +241,12 @@ def cmd_evaluate(a) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     replaced = out.exists()
     out.write_text(json.dumps(result, indent=1))
-    print(format_metrics_table(result))
+    if result.get("kind") == "image":
+        from .eval.images import format_image_metrics
+
+        print(format_image_metrics(result))
+    else:
+        print(format_metrics_table(result))
     print(f"{'replaced' if replaced else 'wrote'} {out}")
 
 
@@ -224,7 +317,8 @@ def cmd_run(a) -> None:
     print(f"report: {report}")
 
 
-COMMANDS = {"run": cmd_run, "train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "likelihood": cmd_likelihood,
+COMMANDS = {"run": cmd_run, "train": cmd_train, "sample": cmd_sample, "denoise": cmd_denoise, "evaluate": cmd_evaluate,
+            "likelihood": cmd_likelihood,
             "datasets": cmd_datasets, "data": cmd_data}
 
 

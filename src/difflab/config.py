@@ -61,6 +61,12 @@ class Config:
     sampler: str = ""                      # default sampler of the run (default from the method)
     sample_steps: int | None = None        # default number of sampler steps (None: every level)
     sampler_options: dict = field(default_factory=dict)  # e.g. {"variance": "large"} or {"eta": 0.5}
+    class_conditional: bool = False        # feed class labels to the network (labelled data; n_classes from the data)
+    label_dropout: float = 0.1             # chance a training label is dropped, for classifier-free guidance
+    amp: bool = False                      # bf16 autocast of the network, used only where the device has bf16 (CUDA)
+    compile: bool = False                  # torch.compile the training network, used only where it works (see runtime.py)
+    max_minutes: float | None = None       # stop cleanly and save after this many minutes of one training call
+    test_loss_points: int | None = None    # test items in the per-epoch test loss (None: all of them)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -130,9 +136,11 @@ def make_config(base: dict | None = None, sets: list[str] | None = None, **flags
     d = Config().to_dict()
     d.update({"objective": preset["objective"], "n_noise": preset["n_noise"], "sampler": preset["sampler"],
               "process": copy.deepcopy(preset["process"]), "sampler_options": dict(preset["sampler_options"])})
+    if user.get("sampler", preset["sampler"]) != preset["sampler"]:
+        d["sampler_options"] = {}             # the preset's options belong to the preset's sampler
     for k, v in user.items():
         if isinstance(v, dict) and isinstance(d.get(k), dict) and k != "data_options":
-            if k == "process" and v.get("name", d[k].get("name")) != d[k].get("name"):
+            if k in ("process", "network") and v.get("name", d[k].get("name")) != d[k].get("name"):
                 d[k] = {}
             d[k].update(v)
         else:
@@ -168,6 +176,18 @@ def validate(cfg: Config) -> None:
         v = getattr(cfg, key)
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise DifflabError(f"{key} must be a positive integer, got {v!r}")
+    for key in ("class_conditional", "amp", "compile"):
+        if not isinstance(getattr(cfg, key), bool):
+            raise DifflabError(f"{key} must be true or false, got {getattr(cfg, key)!r}")
+    if isinstance(cfg.label_dropout, bool) or not isinstance(cfg.label_dropout, (int, float)) \
+            or not 0 <= cfg.label_dropout < 1:
+        raise DifflabError(f"label_dropout must be a number in [0, 1), got {cfg.label_dropout!r}")
+    if cfg.max_minutes is not None and (isinstance(cfg.max_minutes, bool) or not isinstance(cfg.max_minutes, (int, float))
+                                        or not cfg.max_minutes > 0):
+        raise DifflabError(f"max_minutes must be a positive number (or null for no limit), got {cfg.max_minutes!r}")
+    if cfg.test_loss_points is not None and (isinstance(cfg.test_loss_points, bool)
+                                             or not isinstance(cfg.test_loss_points, int) or cfg.test_loss_points < 1):
+        raise DifflabError(f"test_loss_points must be a positive integer (or null for all), got {cfg.test_loss_points!r}")
     if cfg.n_noise < 1:
         raise DifflabError(f"n_noise must be a positive integer, got {cfg.n_noise!r}")
     if not cfg.lr > 0:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from . import viz
+from .viz import images as image_viz
 
 
 def plot_split(ds, path) -> Path:
@@ -40,10 +41,14 @@ def plot_training(run_path) -> list[Path]:
 
 
 def plot_samples(run, samples: np.ndarray, prefix) -> list[Path]:
-    """<prefix>_vs_test.png and, for 1D/2D data, <prefix>_density.png (beside the true density)."""
+    """<prefix>_vs_test.png and, for 1D/2D data, <prefix>_density.png (beside the true density);
+    for images, <prefix>_vs_test.png is a grid of samples beside a grid of real test images."""
     prefix = Path(prefix)
     ds = run.dataset
     name = f"{ds.name} / {run.config.method}"
+    if run.kind == "image":
+        return [Path(image_viz.plot_images_vs_reference(samples, ds.test, f"{prefix}_vs_test.png",
+                                                        title=f"{name}: samples beside real test images"))]
     out = [viz.plot_samples_vs_reference(samples, ds.test, f"{prefix}_vs_test.png", title=f"{name}: samples beside the test set")]
     if ds.dim <= 2:
         log_prob = ds.log_prob if ds.has_log_prob else None
@@ -57,7 +62,33 @@ def plot_samples(run, samples: np.ndarray, prefix) -> list[Path]:
 def plot_reverse(run, out_dir, n: int = 2000, seed: int = 0, **sample_kw) -> list[Path]:
     """reverse.png (a strip of snapshots) and reverse.gif of the reverse process."""
     out_dir = Path(out_dir)
+    if run.kind == "image":
+        return plot_image_reverse(run, out_dir / "reverse", n=min(n, 16), seed=seed, **sample_kw)
     snaps = run.reverse_snapshots(n, seed=seed, **sample_kw)
     title = f"{run.dataset.name} / {run.config.method}: reverse process ({run.config.sampler})"
     return [Path(viz.plot_reverse_strip(snaps, out_dir / "reverse.png", title=title)),
             Path(viz.save_reverse_gif(snaps, out_dir / "reverse.gif", title=title))]
+
+
+def image_sample_grid(run, samples: np.ndarray, path, labels=None) -> Path:
+    """One PNG grid of image samples (one column per class when a label list cycles through classes)."""
+    ncols = None
+    if labels is not None and not isinstance(labels, int) and 2 <= len(set(labels)) <= 16:
+        ncols = len(set(labels))
+    title = f"{run.dataset_name} / {run.config.method}: {len(samples)} samples"
+    return Path(image_viz.plot_image_grid(samples, path, title, ncols=ncols))
+
+
+def plot_image_reverse(run, prefix, n: int = 8, seed: int = 0, **sample_kw) -> list[Path]:
+    """<prefix>.png (rows = samples, columns = times) and <prefix>.gif of an image run's reverse process."""
+    prefix = Path(prefix)
+    snaps = run.reverse_snapshots(n, seed=seed, **sample_kw)
+    sampler = sample_kw.get("sampler") or run.config.sampler
+    title = f"{run.dataset_name} / {run.config.method}: reverse process ({sampler})"
+    return [Path(image_viz.plot_reverse_grid(snaps, f"{prefix}.png", title)),
+            Path(image_viz.save_reverse_gif(snaps, f"{prefix}.gif", title))]
+
+
+def plot_denoising(rows, path, title: str) -> Path:
+    """A strip of labelled image rows (clean / noisy / restored)."""
+    return Path(image_viz.plot_image_rows(rows, path, title))

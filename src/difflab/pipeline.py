@@ -5,7 +5,9 @@ import numpy as np
 
 from .config import Config
 from .data import get_dataset
+from .errors import DifflabError
 from .nets import make_network
+from .nets.scaling import InputScaled
 from .processes import make_process, sigma_max_from_data
 
 
@@ -30,5 +32,25 @@ def build_process(process_config: dict):
     return make_process(process_config)
 
 
-def build_network(cfg: Config, data_shape):
-    return make_network(cfg.network, data_shape)
+def build_network(cfg: Config, data_shape, process=None, *, n_classes: int | None = None):
+    """The eps network. A class-conditional run gets `n_classes` (the dataset's) for its network.
+    With `network.input_scaling` (on unless set false) and a process, the network is wrapped so
+    it sees unit-variance inputs at every noise level (see nets/scaling.py)."""
+    net_cfg = dict(cfg.network)
+    scaled = net_cfg.pop("input_scaling", True)
+    if cfg.class_conditional:
+        if not n_classes:
+            raise DifflabError(f"class_conditional needs labelled data; dataset {cfg.data!r} has no class labels")
+        if net_cfg.get("name") != "unet":
+            raise DifflabError("class_conditional needs a network that takes labels (unet), "
+                               f"not {net_cfg.get('name')!r}")
+        net_cfg["n_classes"] = int(n_classes)
+    net = make_network(net_cfg, data_shape)
+    return InputScaled(net, process) if scaled and process is not None else net
+
+
+def dataset_labels(ds):
+    """(train labels, test labels) as int64 arrays, or (None, None) for unlabelled data."""
+    if getattr(ds, "labels_train", None) is None:
+        return None, None
+    return np.asarray(ds.labels_train, dtype=np.int64), np.asarray(ds.labels_test, dtype=np.int64)

@@ -43,7 +43,9 @@ class Run:
         self.shape = tuple(info["dataset"]["shape"])
         self.device = pick_device(device)
         self.process = build_process(info["process"])
-        self.net = build_network(self.config, self.shape).to(self.device)
+        self.kind = info["dataset"].get("kind", "vector")
+        self.n_classes = info["dataset"].get("n_classes") if self.config.class_conditional else None
+        self.net = build_network(self.config, self.shape, self.process, n_classes=self.n_classes).to(self.device)
         try:
             self.net.load_state_dict(load_tensors(self.path / "model.safetensors"))
         except RuntimeError as e:
@@ -59,11 +61,28 @@ class Run:
         return self._dataset
 
     @property
+    def dataset_name(self) -> str:
+        """The dataset's name, without building the dataset."""
+        return str(self.info["dataset"].get("name", self.config.data))
+
+    @property
     def train_seconds(self) -> float:
         return float(self.info.get("train_seconds", float("nan")))
 
     def denoise_fn(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return self.net(x, t)
+
+    def denoiser(self, y: torch.Tensor | None = None, guidance: float = 1.0, clip: bool | None = None):
+        """The denoise_fn handed to samplers: the network, with labels y (n,) and guidance for a
+        class-conditional run, and for image runs (clip None or True) its x0_hat kept in [0, 1]
+        (see clipping.py)."""
+        from .clipping import clipped_denoiser, data_box
+        from .conditioning import labelled_denoiser
+
+        fn = self.denoise_fn if y is None else labelled_denoiser(self.net, y, guidance)
+        if clip or (clip is None and self.kind == "image"):
+            fn = clipped_denoiser(fn, self.process, *data_box(self.normaliser))
+        return fn
 
     def times(self, sampler: str, steps: int | None):
         """The sampler's default time grid (see samplers/times.py): the process's levels, or
@@ -74,13 +93,22 @@ class Run:
 
     @torch.no_grad()
     def sample_with_info(self, n: int, *, sampler: str | None = None, steps: int | None = None, seed: int | None = 0,
-                         generator: torch.Generator | None = None, callback=None, **options) -> SampleResult:
+                         generator: torch.Generator | None = None, callback=None, labels=None, guidance=None,
+                         clip: bool | None = None, **options) -> SampleResult:
         """Draw n samples in the data's units. Unset sampler/steps/options use the run's defaults.
 
         `callback(info)` sees every step ({"i", "t", "x", "x0_hat"}, normalised units).
+        Class-conditional runs take `labels` (one int, or n ints) and a classifier-free guidance
+        scale `guidance` (1 when None: plain conditional); without labels they sample
+        unconditionally. `clip` (default: on for images) keeps every step's x0_hat in the data's
+        range, as DDPM's sampler does; images come back clipped to [0, 1].
         """
+        from .conditioning import check_guidance, resolve_labels
+
         if not isinstance(n, int) or n < 1:
             raise DifflabError(f"the number of samples must be a positive integer, got {n!r}")
+        y = resolve_labels(labels, n, self.n_classes, self.device)
+        w = check_guidance(guidance, y)
         name = sampler or self.config.sampler
         fn = get_sampler(name)
         opts = dict(self.config.sampler_options) if name == self.config.sampler else {}
@@ -88,7 +116,7 @@ class Run:
         steps = steps if steps is not None else (self.config.sample_steps if name == self.config.sampler else None)
         ts = self.times(name, steps)
         gen = generator or make_generator(seed, self.device)
-        counter = CountingDenoiser(self.denoise_fn)
+        counter = CountingDenoiser(self.denoiser(y, w, clip))
         start = time.perf_counter()
         x_T = self.process.prior_sample((n,) + self.shape, gen, device=self.device)
         try:
@@ -97,7 +125,10 @@ class Run:
             raise DifflabError(f"sampler {name!r}: {e}") from None
         seconds = time.perf_counter() - start
         samples = self.normaliser.unnormalise(x0.cpu().numpy().astype(np.float64)).astype(np.float32)
-        return SampleResult(samples, counter.nfe, seconds, name, len(ts) - 1)
+        if self.kind == "image":
+            samples = np.clip(samples, 0.0, 1.0)          # pixels: the last step of DDPM clips to the data range
+        nfe = counter.nfe * (2 if y is not None and w != 1.0 else 1)   # guidance: conditional + unconditional
+        return SampleResult(samples, nfe, seconds, name, len(ts) - 1)
 
     def sample(self, n: int, **kw) -> np.ndarray:
         """n samples (N, *shape) in the data's own units; see `sample_with_info` for options."""
@@ -118,14 +149,19 @@ class Run:
         keep = out[:-1:every] + [out[-1]]
         return keep
 
-    def evaluate(self, samples: np.ndarray, *, seed: int = 0, n_pairs: int = 10) -> dict:
-        """Compare samples with the truth (or the test set) beside the metric's noise floor."""
+    def evaluate(self, samples: np.ndarray, *, seed: int = 0, n_pairs: int = 10, floors: dict | None = None) -> dict:
+        """Compare samples with the truth (or the test set) beside the metric's noise floor
+        (`floors`: precomputed `difflab.eval.reference_floors`, to share one floor between runs)."""
         from .eval import evaluate_samples
 
         samples = np.asarray(samples)
         if samples.shape[1:] != self.shape:
             raise DifflabError(f"samples have shape {samples.shape}; this run's data has shape (N, {', '.join(map(str, self.shape))})")
-        return evaluate_samples(samples, self.dataset, np.random.default_rng(seed), n_pairs=n_pairs)
+        if self.dataset.kind == "image":      # classifier-feature metrics (eval/images.py); floors from image_reference_floors
+            from .eval.images import evaluate_images
+
+            return evaluate_images(samples, self.dataset, np.random.default_rng(seed), n_pairs=n_pairs, floors=floors)
+        return evaluate_samples(samples, self.dataset, np.random.default_rng(seed), n_pairs=n_pairs, floors=floors)
 
 
 def load(path, device: str = "auto") -> Run:

@@ -34,7 +34,7 @@ def register(name: str, summary: str = "", describe: Callable[[], dict] | None =
 
 def _ensure_loaded():
     # importing the family modules runs their @register decorators
-    from . import images, toy  # noqa: F401  (images reads no files until a dataset is built)
+    from . import images, shapes, toy  # noqa: F401  (images reads no files until a dataset is built)
 
 
 def dataset_names() -> list[str]:

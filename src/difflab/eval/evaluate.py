@@ -79,10 +79,30 @@ def log_density_summary(samples, dataset, draw_truth, rng, n_pairs: int) -> dict
     }
 
 
-def evaluate_samples(samples, dataset, rng: np.random.Generator, n_pairs: int = 10,
+def _references(dataset, n: int):
+    """(name, draw_x, draw_y, draw_truth) of the comparison for samples of size n."""
+    if dataset.has_truth:
+        draw = lambda r: dataset.sample(n, r)
+        return "fresh truth", draw, draw, draw
+    test = np.asarray(dataset.test, dtype=np.float64)
+    draw = _train_draw(dataset, n)
+    return "test set", draw, (lambda r: test), draw
+
+
+def reference_floors(dataset, n: int, rng: np.random.Generator, n_pairs: int = 10,
                      metrics=("mmd2", "energy", "sw2")) -> dict:
+    """{metric: noise_floor(...)} for samples of size n of this dataset. Depends only on the
+    dataset and n, so a benchmark can compute it once, with many pairs, and pass it to
+    `evaluate_samples(..., floors=...)` for every model it judges."""
+    _, draw_x, draw_y, _ = _references(dataset, n)
+    return {name: noise_floor(METRICS[name], draw_x, draw_y, rng, n_pairs=n_pairs) for name in metrics}
+
+
+def evaluate_samples(samples, dataset, rng: np.random.Generator, n_pairs: int = 10,
+                     metrics=("mmd2", "energy", "sw2"), floors: dict | None = None) -> dict:
     """Compare raw-unit samples (N, *dataset.shape) with the dataset's truth (or its test set),
-    every metric beside its noise floor; see the module docstring for the exact structure."""
+    every metric beside its noise floor; see the module docstring for the exact structure.
+    `floors`: precomputed `reference_floors(dataset, N, ...)` (computed here when None)."""
     for name in metrics:
         if name not in METRICS:
             raise unknown_name("metric", name, METRICS)
@@ -90,22 +110,17 @@ def evaluate_samples(samples, dataset, rng: np.random.Generator, n_pairs: int = 
         raise DifflabError(f"n_pairs must be at least 2, got {n_pairs}")
     samples = _check_samples(samples, dataset)
     n = len(samples)
-
-    if dataset.has_truth:
-        reference_name = "fresh truth"
-        reference = np.asarray(dataset.sample(n, rng), dtype=np.float64)
-        draw_x = draw_y = draw_truth = lambda r: dataset.sample(n, r)
-    else:
-        reference_name = "test set"
-        reference = np.asarray(dataset.test, dtype=np.float64)
-        draw_x = draw_truth = _train_draw(dataset, n)
-        draw_y = lambda r: reference
+    reference_name, _, draw_y, draw_truth = _references(dataset, n)
+    reference = np.asarray(draw_y(rng), dtype=np.float64)
+    if floors is None:
+        floors = reference_floors(dataset, n, rng, n_pairs, metrics)
+    elif any(name not in floors or len(floors[name]["values"]) < 2 for name in metrics):
+        raise DifflabError(f"floors must hold at least 2 values for each of {', '.join(metrics)}")
 
     out = {"n_samples": int(n), "reference": reference_name, "metrics": {}}
     for name in metrics:
-        metric = METRICS[name]
-        value = float(metric(samples, reference, rng))
-        floor = noise_floor(metric, draw_x, draw_y, rng, n_pairs=n_pairs)
+        value = float(METRICS[name](samples, reference, rng))
+        floor = floors[name]
         out["metrics"][name] = {
             "value": value,
             "floor_median": floor["median"],

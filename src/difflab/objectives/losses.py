@@ -9,6 +9,9 @@ sample, and average the per-draw squared errors.
   q(x_t | x0)||^2 with lambda = sigma^2, where grad log q = -(x_t - alpha x0) / sigma^2
   = -eps / sigma and s_theta = -eps_hat / sigma. Written in score form so the algebra is
   visible; it equals `eps_loss` exactly, which is why one network serves both.
+
+Class-conditional networks get labels `y` (B,), repeated with the K draws so every copy of a
+sample keeps its own label (-1 means "no label", the null class of classifier-free guidance).
 """
 from __future__ import annotations
 
@@ -31,20 +34,25 @@ def _corrupt(process, x0, generator, t, eps, n_noise):
     return tk, x0k, epsk, process.marginal(x0k, tk, epsk), K, B
 
 
-def eps_loss(net, process, x0, *, generator=None, t=None, eps=None, n_noise: int = 1):
-    """Noise-prediction loss per sample (B,). `eps`, if given, has shape (K, B, ...)."""
+def _net(net, x_t, tk, y, K):
+    """eps_hat for the K*B corrupted copies; labels y (B,) are repeated like the times."""
+    return net(x_t, tk) if y is None else net(x_t, tk, y.repeat(K))
+
+
+def eps_loss(net, process, x0, *, generator=None, t=None, eps=None, n_noise: int = 1, y=None):
+    """Noise-prediction loss per sample (B,). `eps`, if given, has shape (K, B, ...); `y` (B,) labels."""
     tk, _, epsk, x_t, K, B = _corrupt(process, x0, generator, t, eps, n_noise)
-    err = (net(x_t, tk) - epsk).pow(2).flatten(1).mean(1)
+    err = (_net(net, x_t, tk, y, K).to(epsk.dtype) - epsk).pow(2).flatten(1).mean(1)
     return err.view(K, B).mean(0)
 
 
-def dsm_loss(net, process, x0, *, generator=None, t=None, eps=None, n_noise: int = 1):
+def dsm_loss(net, process, x0, *, generator=None, t=None, eps=None, n_noise: int = 1, y=None):
     """sigma^2-weighted denoising score matching loss per sample (B,), averaged over K draws."""
     tk, x0k, _, x_t, K, B = _corrupt(process, x0, generator, t, eps, n_noise)
     sigma = append_dims(process.sigma(tk), x_t.ndim).to(x_t.dtype)
     alpha = append_dims(process.alpha(tk), x_t.ndim).to(x_t.dtype)
     target_score = -(x_t - alpha * x0k) / sigma**2          # grad log q(x_t | x0)
-    score = process.score_from_eps(x_t, tk, net(x_t, tk))  # s_theta(x_t, t)
+    score = process.score_from_eps(x_t, tk, _net(net, x_t, tk, y, K).to(x_t.dtype))  # s_theta(x_t, t)
     err = (sigma**2 * (score - target_score).pow(2)).flatten(1).mean(1)
     return err.view(K, B).mean(0)
 

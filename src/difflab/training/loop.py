@@ -1,4 +1,10 @@
-"""The training loop, readable top to bottom: data -> corrupt -> loss -> Adam -> EMA -> checkpoint."""
+"""The training loop, readable top to bottom: data -> corrupt -> loss -> Adam -> EMA -> checkpoint.
+
+Image data adds three optional pieces (see batches.py and runtime.py): random left-right flips
+when the dataset allows them, class labels (with some dropped) for class-conditional runs, and
+bf16 autocast / torch.compile where the device supports them. `max_minutes` ends a call cleanly
+at a wall-clock budget, saving everything as at a normal end.
+"""
 from __future__ import annotations
 
 import json
@@ -14,10 +20,14 @@ from .. import __version__
 from ..config import Config
 from ..errors import DifflabError
 from ..objectives import get_objective
-from ..pipeline import build_dataset, build_network, build_process, resolve_process_config
+from ..pipeline import build_dataset, build_network, build_process, dataset_labels, resolve_process_config
 from ..utils import pick_device
+from . import runtime
+from .batches import next_batch
 from .checkpoint import atomic_write_text, load_checkpoint, load_json, save_checkpoint, save_tensors
 from .ema import EMA
+
+TEST_CHUNK = 1024        # test items per network call in the test loss (bounds memory for images)
 
 
 def prepare_run_dir(out: Path, resume: bool, overwrite: bool) -> None:
@@ -65,12 +75,23 @@ def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool 
     ds = build_dataset(cfg)
     x_train = torch.as_tensor(ds.normalise(ds.train), dtype=torch.float32, device=device)
     x_test = torch.as_tensor(ds.normalise(ds.test), dtype=torch.float32, device=device)
+    labels_train, labels_test = dataset_labels(ds)
+    y_train = y_test = None
+    if cfg.class_conditional and labels_train is not None:
+        y_train = torch.as_tensor(labels_train, device=device)
+        y_test = torch.as_tensor(labels_test, device=device)
+    if cfg.test_loss_points is not None:
+        x_test = x_test[:cfg.test_loss_points]
+        y_test = None if y_test is None else y_test[:cfg.test_loss_points]
+    hflip = bool(getattr(ds, "augment_hflip", False))
     process_cfg = resolve_process_config(cfg, x_train.cpu().numpy())
     process = build_process(process_cfg)
 
     # Network, EMA copy and optimiser; the seed fixes the initial weights and every draw
     torch.manual_seed(cfg.seed)
-    net = build_network(cfg, ds.shape).to(device)
+    net = build_network(cfg, ds.shape, process, n_classes=getattr(ds, "n_classes", None)).to(device)
+    speed = runtime.resolve(cfg.amp, cfg.compile, device)
+    fwd = runtime.compiled(net, speed["compile"])          # the module called in training (shares net's weights)
     ema = EMA(net, cfg.ema_decay)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
@@ -87,7 +108,8 @@ def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool 
     perm = torch.randperm(n, generator=gen, device=device)
     history = {"epoch": [], "step": [], "train_loss": [], "test_loss": [], "test_loss_ema": []}
     run_info = {"version": __version__, "config": cfg.to_dict(), "process": process_cfg,
-                "dataset": ds.info(), "normaliser": ds.normaliser.to_dict()}
+                "dataset": ds.info(), "normaliser": ds.normaliser.to_dict(),
+                "runtime": {"device": str(device), **speed, "hflip": hflip}}
     if resume:
         perm, info = load_checkpoint(out, net, ema, opt, gen)
         step, pos, epoch_losses, history, seconds = (info["step"], info["pos"], info["epoch_losses"],
@@ -97,8 +119,16 @@ def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool 
     atomic_write_text(out / "config.json", json.dumps({**run_info, "train_seconds": seconds}, indent=1))
 
     def test_loss(model) -> float:
-        with torch.no_grad():
-            return objective(model, process, x_test, t=t_test, eps=eps_test).mean().item()
+        if len(x_test) <= TEST_CHUNK:                      # one call (2D data)
+            with torch.no_grad(), runtime.autocast(device, speed["amp"]):
+                return objective(model, process, x_test, t=t_test, eps=eps_test, y=y_test).mean().item()
+        total = 0.0
+        with torch.no_grad(), runtime.autocast(device, speed["amp"]):
+            for i in range(0, len(x_test), TEST_CHUNK):
+                y = None if y_test is None else y_test[i:i + TEST_CHUNK]
+                total += objective(model, process, x_test[i:i + TEST_CHUNK], t=t_test[i:i + TEST_CHUNK],
+                                   eps=eps_test[:, i:i + TEST_CHUNK], y=y).sum().item()
+        return total / len(x_test)
 
     def checkpoint():
         save_checkpoint(out, net, ema, opt, gen, perm, {"step": step, "pos": pos, "epoch_losses": epoch_losses,
@@ -107,15 +137,20 @@ def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool 
     bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc=f"train {ds.name}/{cfg.method}",
                unit="step", dynamic_ncols=True)
     start = time.perf_counter() - seconds
+    call_start, stopped_by = time.perf_counter(), None
     try:
         while step < cfg.steps:
+            if cfg.max_minutes is not None and time.perf_counter() - call_start > 60 * cfg.max_minutes:
+                stopped_by = "max_minutes"                 # the wall-clock budget: end here, save as usual
+                break
             # the next minibatch of this epoch's permutation
             if pos >= n:
                 perm, pos = torch.randperm(n, generator=gen, device=device), 0
-            x0 = x_train[perm[pos:pos + B]]
+            x0, y = next_batch(x_train, y_train, perm[pos:pos + B], gen, hflip=hflip, label_dropout=cfg.label_dropout)
             pos += B
             # one optimiser step on the mean of the per-sample losses
-            loss = objective(net, process, x0, generator=gen, n_noise=K).mean()
+            with runtime.autocast(device, speed["amp"]):
+                loss = objective(fwd, process, x0, generator=gen, n_noise=K, y=y).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:
@@ -149,5 +184,6 @@ def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool 
     checkpoint()
     save_tensors(out / "model.safetensors", ema.net.state_dict(), metadata={"format": "difflab-ema"})
     atomic_write_text(out / "history.json", json.dumps(history))
-    atomic_write_text(out / "config.json", json.dumps({**run_info, "train_seconds": seconds}, indent=1))
+    atomic_write_text(out / "config.json", json.dumps({**run_info, "train_seconds": seconds, "steps_done": step,
+                                                       "stopped_by": stopped_by}, indent=1))
     return out

@@ -1,0 +1,254 @@
+"""Issue 4's image targets: MNIST (and Fashion-MNIST when its files exist) trained within a
+wall-clock budget on this machine, then measured.
+
+For every dataset: the preset configs/<name>.yaml trained for --minutes (a short probe sets the
+number of steps so the learning-rate schedule ends on time; `max_minutes` is the hard stop),
+training throughput in images/s, samples judged by difflab's own classifier (FD-clf beside its
+train-vs-test floor, confident share, classes present, k-NN precision/recall) without labels and
+with labels + classifier-free guidance, sampling time per image for each sampler at its best NFE
+(the fewest evaluations within 10% of that sampler's best FD-clf), and a denoising table (PSNR
+and SSIM of noisy and restored test images at sigma 0.1, 0.2, 0.5, beside scikit-image's
+non-local means). Writes the `images` section of BENCHMARKS.md and figures under
+benchmarks/figures/.
+
+    python benchmarks/bench_images.py                 # full: 20 min of training + ~20 min of measuring per dataset
+    python benchmarks/bench_images.py --quick         # ~2 minutes, MNIST only: tiny budget and counts; prints only
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, fmt, machine, write_section  # noqa: E402
+
+import difflab  # noqa: E402
+from difflab.data.images import find_idx_dataset  # noqa: E402
+from difflab.denoise import add_noise, denoise, psnr  # noqa: E402
+from difflab import viz  # noqa: E402
+from difflab.pictures import plot_image_reverse, plot_samples  # noqa: E402
+
+DATASETS = ["mnist", "fashion-mnist"]
+SIGMAS = [0.1, 0.2, 0.5]
+GUIDANCE = 2.0                   # classifier-free guidance scale of the labelled samples
+SWEEP = {"ddpm": [50, 100], "ddim": [25, 50], "euler": [25], "heun": [13, 25], "dpm-solver": [10, 20],
+         "pc": [25]}             # sampler -> solver steps tried (NFE: heun 2n-1, pc 2n)
+FULL = dict(minutes=20.0, probe_steps=30, n_samples=500, sample_steps=None, n_sweep=200, n_denoise=200,
+            reverse_steps=50, sweep=SWEEP, datasets=DATASETS)
+QUICK = dict(minutes=0.3, probe_steps=5, n_samples=40, sample_steps=10, n_sweep=24, n_denoise=6, reverse_steps=10,
+             sweep={"ddpm": [10], "dpm-solver": [5, 10]}, datasets=["mnist"])
+
+
+def image_metrics():
+    """`difflab.eval.images.evaluate_images` and its floor helper, or (None, None) if absent."""
+    try:
+        from difflab.eval.images import evaluate_images, image_reference_floors
+    except ImportError:
+        return None, None
+    return evaluate_images, image_reference_floors
+
+
+def train_within(name: str, minutes: float, probe_steps: int, out: Path):
+    """Train the preset for about `minutes`: a probe measures seconds per step, the real run gets
+    the steps that fit (so its cosine schedule ends on time) and max_minutes as the hard stop."""
+    config = ROOT / "configs" / f"{name}.yaml"
+    probe = difflab.train(name, config=config, out=out / "probe", steps=probe_steps, overwrite=True, progress=False)
+    per_step = probe.train_seconds / probe.info["steps_done"]
+    steps = max(probe_steps, int(0.92 * 60 * minutes / per_step))
+    run = difflab.train(name, config=config, out=out / "run", steps=steps, overwrite=True, progress=False,
+                        max_minutes=minutes, lr_warmup=min(200, max(1, steps // 10)))
+    return run, per_step
+
+
+def throughput(run) -> float:
+    return run.info["steps_done"] * run.config.batch_size / run.train_seconds
+
+
+def judge(samples, ds, floors_for, seed):
+    evaluate_images, _ = image_metrics()
+    if evaluate_images is None:
+        return None
+    return evaluate_images(samples, ds, np.random.default_rng(seed), floors=floors_for(len(samples)))
+
+
+def sampler_sweep(run, ds, sweep: dict, n: int, floors_for, seed: int):
+    """{sampler: {"rows": [(steps, nfe, s/image, fd)], "best": row}}; best = fewest NFE within 10% of
+    the sampler's best FD-clf (the most steps when there is no classifier metric)."""
+    out = {}
+    for name, steps_list in sweep.items():
+        rows = []
+        for steps in steps_list:
+            res = run.sample_with_info(n, sampler=name, steps=steps, seed=seed)
+            ev = judge(res.samples, ds, floors_for, seed)
+            fd = ev["metrics"]["fd_clf"]["value"] if ev else float("nan")
+            rows.append((steps, res.nfe, res.seconds / n, fd))
+            print(f"  {name:10s} steps {steps:4d} NFE {res.nfe:4d} {1000 * res.seconds / n:8.1f} ms/image FD-clf {fmt(fd)}",
+                  flush=True)
+        fds = [r[3] for r in rows]
+        if all(np.isfinite(fds)):
+            ok = [r for r in rows if r[3] <= 1.1 * min(fds)]
+            best = min(ok, key=lambda r: r[1])
+        else:
+            best = rows[-1]
+        out[name] = {"rows": rows, "best": best}
+    return out
+
+
+def ssim(clean, other) -> float:
+    from skimage.metrics import structural_similarity
+
+    vals = [structural_similarity(c.transpose(1, 2, 0), o.transpose(1, 2, 0), data_range=1.0, channel_axis=2)
+            for c, o in zip(np.asarray(clean, np.float64), np.asarray(other, np.float64))]
+    return float(np.mean(vals))
+
+
+def nl_means(noisy, sigma: float) -> np.ndarray:
+    """scikit-image's non-local means per image, h = 0.8 sigma (its documented rule of thumb)."""
+    from skimage.restoration import denoise_nl_means
+
+    def one(x):                                          # (C, H, W) -> (C, H, W)
+        grey = x.shape[0] == 1
+        img = x[0] if grey else x.transpose(1, 2, 0)
+        out = denoise_nl_means(img.astype(np.float64), h=0.8 * sigma, sigma=sigma, patch_size=5, patch_distance=6,
+                               fast_mode=True, channel_axis=None if grey else -1)
+        return out[None] if grey else out.transpose(2, 0, 1)
+
+    return np.stack([one(x) for x in noisy]).astype(np.float32)
+
+
+def denoise_table(run, ds, n: int, reverse_steps: int, seed: int):
+    """[(sigma, method, psnr, ssim)] on the first n test images."""
+    clean = ds.test[:n]
+    rows = []
+    for sigma in SIGMAS:
+        noisy = add_noise(clean, sigma, seed)
+        results = {"noisy input": noisy,
+                   "posterior mean (1 NFE)": denoise(run, noisy, sigma, mode="posterior-mean"),
+                   f"reverse, ddpm ({reverse_steps} steps max)": denoise(run, noisy, sigma, mode="reverse",
+                                                                        sampler="ddpm", steps=reverse_steps, seed=seed),
+                   "non-local means (skimage)": nl_means(noisy, sigma)}
+        for method, x in results.items():
+            rows.append((sigma, method, float(psnr(clean, x).mean()), ssim(clean, x)))
+            print(f"  sigma {sigma}: {method:34s} PSNR {rows[-1][2]:6.2f} dB  SSIM {rows[-1][3]:.3f}", flush=True)
+    return rows
+
+
+def quality_cells(ev) -> str:
+    if ev is None:
+        return "n/a (difflab.eval.images not available) | | | | "
+    fd, lab, pr = ev["metrics"]["fd_clf"], ev["labels"], ev["precision_recall"]
+    return (f"{fmt(fd['value'])} / {fmt(fd['floor_p95'])} | {lab['confident_share']:.1%} | "
+            f"{lab['n_classes_present']}/{len(lab['class_names'])} | {pr['precision']['value']:.3f} / "
+            f"{pr['recall']['value']:.3f} | {' '.join(str(c) for c in lab['histogram'])}")
+
+
+def bench_dataset(name: str, p: dict, tmp: Path, figures: Path, seed: int = 0) -> dict:
+    print(f"{name}: training for {p['minutes']} min", flush=True)
+    run, probe_per_step = train_within(name, p["minutes"], p["probe_steps"], tmp / name)
+    ds = run.dataset
+    r = {"name": name, "run": run, "steps": run.info["steps_done"], "train_seconds": run.train_seconds,
+         "images_per_s": throughput(run), "probe_images_per_s": run.config.batch_size / probe_per_step}
+    print(f"  {r['steps']} steps in {r['train_seconds']:.0f} s: {r['images_per_s']:.1f} images/s", flush=True)
+
+    _, floor_fn = image_metrics()
+    floors = {}
+
+    def floors_for(n):
+        if floor_fn is not None and n not in floors:
+            floors[n] = floor_fn(ds, n, np.random.default_rng(seed + 7))
+        return floors.get(n)
+
+    n = p["n_samples"]
+    labels = [i % ds.n_classes for i in range(n)]
+    plain = run.sample_with_info(n, seed=seed, steps=p["sample_steps"])
+    guided = run.sample_with_info(n, seed=seed, steps=p["sample_steps"], labels=labels, guidance=GUIDANCE)
+    r["plain"], r["guided"] = judge(plain.samples, ds, floors_for, seed), judge(guided.samples, ds, floors_for, seed)
+    r["sampler"] = f"{plain.sampler}, {plain.steps} steps, NFE {plain.nfe} (guided: {guided.nfe})"
+    r["figures"] = [*plot_samples(run, plain.samples, figures / f"images-{name}-plain"),
+                    *plot_samples(run, guided.samples, figures / f"images-{name}-guided"),
+                    *plot_image_reverse(run, figures / f"images-{name}-reverse", n=8, seed=seed,
+                                        steps=p["sample_steps"], labels=list(range(8)), guidance=GUIDANCE)]
+    history = json.loads((run.path / "history.json").read_text())
+    if history["epoch"]:
+        r["figures"].append(viz.plot_losses(history, figures / f"images-{name}-losses.png",
+                                            title=f"{name}: loss per epoch"))
+    r["sweep"] = sampler_sweep(run, ds, p["sweep"], p["n_sweep"], floors_for, seed)
+    r["denoise"] = denoise_table(run, ds, p["n_denoise"], p["reverse_steps"], seed)
+    return r
+
+
+def section(results: list[dict], p: dict, quick: bool) -> str:
+    lines = ["## Images: MNIST and Fashion-MNIST on a CPU (issue 4)", "",
+             f"Machine: {machine()}.  ",
+             f"Command: `python benchmarks/bench_images.py{' --quick' if quick else ''}` ({time.strftime('%Y-%m-%d')}); "
+             f"training budget {p['minutes']} min per dataset (configs/<name>.yaml), {p['n_samples']} samples.",
+             "", "FD-clf is the Frechet distance in the features of difflab's own classifier (not Inception, so "
+             "not FID), beside its floor (train vs test images of the same count, p95). Confident = share of "
+             f"samples the classifier labels with probability > 0.9. Guided = labels 0..9 in turn, classifier-free "
+             f"guidance {GUIDANCE}.", "",
+             "| dataset | steps | train s | images/s | samples | FD-clf / floor p95 | confident | classes | "
+             "precision / recall | label histogram |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        for kind in ("plain", "guided"):
+            lines.append(f"| {r['name']} | {r['steps']} | {r['train_seconds']:.0f} | {r['images_per_s']:.1f} | "
+                         f"{kind} | {quality_cells(r[kind])} |")
+    lines += [""] + [f"{r['name']}: samples drawn with {r['sampler']}.  " for r in results]
+    lines += ["", "Sampling time per image (batch of "
+              f"{p['n_sweep']}) for each sampler at its best NFE (the fewest evaluations within 10% of its best FD-clf):",
+              "", "| dataset | sampler | steps | NFE | ms / image | FD-clf | tried (steps: FD-clf) |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        for name, s in r["sweep"].items():
+            steps, nfe, sec, fd = s["best"]
+            tried = ", ".join(f"{st}: {fmt(f)}" for st, _, _, f in s["rows"])
+            lines.append(f"| {r['name']} | {name} | {steps} | {nfe} | {1000 * sec:.1f} | {fmt(fd)} | {tried} |")
+    lines += ["", f"Denoising {p['n_denoise']} test images (noise std sigma in [0, 1] pixel units; mean PSNR in dB "
+              "and SSIM per image):", "", "| dataset | sigma | method | PSNR | SSIM |", "|---|---|---|---|---|"]
+    for r in results:
+        for sigma, method, ps, ss in r["denoise"]:
+            lines.append(f"| {r['name']} | {sigma} | {method} | {ps:.2f} | {ss:.3f} |")
+    figs = [f for r in results for f in r["figures"] if str(f).endswith(".png")]
+    if figs and not quick:
+        lines += ["", "Figures: " + ", ".join(f"[{f.name}](benchmarks/figures/{f.name})" for f in figs)]
+    if image_metrics()[0] is None:
+        lines += ["", "Quality metrics were not computed: `difflab.eval.images` was not importable."]
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="tiny budget and counts; print, do not write")
+    ap.add_argument("--minutes", type=float, default=None, help="training budget per dataset (default 20)")
+    ap.add_argument("--datasets", nargs="+", default=None, help="default: mnist fashion-mnist (quick: mnist)")
+    ap.add_argument("--json", default=None, help="also dump raw numbers here")
+    a = ap.parse_args()
+    p = dict(QUICK if a.quick else FULL)
+    if a.minutes is not None:
+        p["minutes"] = a.minutes
+    tmp = Path(tempfile.mkdtemp(prefix="difflab-bench-images-"))
+    figures = tmp / "figures" if a.quick else ROOT / "benchmarks" / "figures"
+    results = []
+    for name in a.datasets or p["datasets"]:
+        if find_idx_dataset(name, None)[0] is None:
+            print(f"{name}: files not found here; skipped", flush=True)
+            continue
+        results.append(bench_dataset(name, p, tmp, figures))
+    body = section(results, p, a.quick)
+    if a.json:
+        raw = [{k: v for k, v in r.items() if k not in ("run", "figures")} for r in results]
+        Path(a.json).write_text(json.dumps(raw, indent=1, default=str))
+    print(body)
+    for r in results:
+        for f in r["figures"]:
+            print(f"figure: {f}")
+    if not a.quick:
+        print(f"wrote {write_section('images', body)}")
+
+
+if __name__ == "__main__":
+    main()

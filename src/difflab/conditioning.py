@@ -1,0 +1,60 @@
+"""Class labels and classifier-free guidance at sampling time, as a wrapped `denoise_fn`.
+
+Every sampler calls `denoise_fn(x, t)`; a class-conditional run wraps its network so that call
+becomes `guided_eps(net, x, t, y, w)` (Ho & Salimans 2022): eps_u + w (eps_c - eps_u), with
+w = 1 plain conditional sampling, w > 1 sharper classes, w = 0 unconditional. No sampler changes.
+Without labels a conditional network is asked for the null class, i.e. sampled unconditionally.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+from .errors import DifflabError
+from .nets.unet import guided_eps
+
+
+def resolve_labels(labels, n: int, n_classes: int | None, device) -> torch.Tensor | None:
+    """`labels` (None, one int, or n ints in 0..n_classes-1) -> a (n,) long tensor or None."""
+    if labels is None:
+        return None
+    if not n_classes:
+        raise DifflabError("labels need a class-conditional run (train with --set class_conditional=true "
+                           "on labelled data); this run is unconditional")
+    if isinstance(labels, numbers.Integral) and not isinstance(labels, bool):
+        y = np.full(n, int(labels), dtype=np.int64)
+    else:
+        y = np.asarray(labels)
+        if y.ndim != 1 or (y.size and not np.issubdtype(y.dtype, np.integer)):
+            raise DifflabError(f"labels must be one integer or a list of {n} integers, got {labels!r}")
+        if len(y) != n:
+            raise DifflabError(f"got {len(y)} labels for {n} samples; give one label, or one per sample")
+        y = y.astype(np.int64)
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise DifflabError(f"labels must lie in 0..{n_classes - 1} (this run has {n_classes} classes), "
+                           f"got {int(y.min())}..{int(y.max())}")
+    return torch.as_tensor(y, device=device)
+
+
+def check_guidance(guidance, y) -> float:
+    """The guidance scale as a float (1.0 when None); guidance needs labels."""
+    if guidance is None:
+        return 1.0
+    if y is None:
+        raise DifflabError("guidance needs labels: pass labels (the classes to steer towards) with it")
+    if isinstance(guidance, bool) or not isinstance(guidance, numbers.Real) or not np.isfinite(guidance) or guidance < 0:
+        raise DifflabError(f"guidance must be a number >= 0 (1 = plain conditional), got {guidance!r}")
+    return float(guidance)
+
+
+def labelled_denoiser(net, y: torch.Tensor, guidance: float):
+    """denoise_fn(x, t) -> guided eps_hat for the fixed labels y (one per sample of the batch)."""
+
+    def denoise_fn(x, t):
+        if x.shape[0] != y.shape[0]:
+            raise DifflabError(f"the sampler passed a batch of {x.shape[0]} for {y.shape[0]} labels")
+        return guided_eps(net, x, t, y, guidance)
+
+    return denoise_fn
