@@ -18,7 +18,8 @@ from .errors import DifflabError, unknown_name
 # What "ddpm" and "dsm" mean: a process, an objective and a default sampler.
 METHODS = {
     "ddpm": {
-        "process": {"name": "vp", "schedule": "linear", "n_steps": 1000, "beta_start": 1e-4, "beta_end": 0.02},
+        "process": {"name": "vp", "schedule": "linear", "n_steps": 1000, "beta_start": 1e-4, "beta_end": 0.02,
+                    "time_sampling": "log-snr"},
         "objective": "eps",
         "n_noise": 1,
         "sampler": "ddpm",
