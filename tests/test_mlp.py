@@ -73,3 +73,8 @@ def test_log_snr_time_sampling_spreads_draws_evenly_in_log_noise_level():
     assert float((vp.sigma(draws) < 0.2).double().mean()) > 0.3       # uniform steps: about 0.06
     with pytest.raises(DifflabError, match="time_sampling"):
         make_process({"name": "vp", "time_sampling": "sometimes"})
+
+
+def test_a_variance_preserving_process_gets_no_wrapper():
+    vp = make_process({"name": "vp"})
+    assert isinstance(build_network(make_config(method="ddpm"), (2,), vp), MLP)

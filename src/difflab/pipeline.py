@@ -35,7 +35,8 @@ def build_process(process_config: dict):
 def build_network(cfg: Config, data_shape, process=None, *, n_classes: int | None = None):
     """The eps network. A class-conditional run gets `n_classes` (the dataset's) for its network.
     With `network.input_scaling` (on unless set false) and a process, the network is wrapped so
-    it sees unit-variance inputs at every noise level (see nets/scaling.py)."""
+    it sees unit-variance inputs at every noise level (see nets/scaling.py); a variance-preserving
+    process needs no wrapper, so none is added to its hot path."""
     net_cfg = dict(cfg.network)
     scaled = net_cfg.pop("input_scaling", True)
     if cfg.class_conditional:
@@ -46,7 +47,9 @@ def build_network(cfg: Config, data_shape, process=None, *, n_classes: int | Non
                                f"not {net_cfg.get('name')!r}")
         net_cfg["n_classes"] = int(n_classes)
     net = make_network(net_cfg, data_shape)
-    return InputScaled(net, process) if scaled and process is not None else net
+    if not scaled or process is None or process.variance_preserving:   # VP inputs have unit variance already
+        return net
+    return InputScaled(net, process)
 
 
 def dataset_labels(ds):

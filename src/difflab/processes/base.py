@@ -21,6 +21,7 @@ class Process:
     """Common behaviour; subclasses define `alpha`, `sigma`, `train_times`, `default_times`."""
 
     name = "process"
+    variance_preserving = False    # True when alpha(t)^2 + sigma(t)^2 = 1 for every t
 
     # -- the two functions that define the process ------------------------------------
     def alpha(self, t) -> torch.Tensor:

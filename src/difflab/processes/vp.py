@@ -36,6 +36,7 @@ class VPProcess(Process):
     """DDPM: alpha(t) = sqrt(alpha_bar(t)), sigma(t) = sqrt(1 - alpha_bar(t))."""
 
     name = "vp"
+    variance_preserving = True     # alpha^2 + sigma^2 = 1: inputs need no rescaling (nets/scaling.py)
 
     def __init__(self, schedule: str = "linear", n_steps: int = 1000, beta_start: float = 1e-4,
                  beta_end: float = 0.02, cosine_s: float = 0.008, max_alpha_end: float = 0.02,
@@ -64,6 +65,7 @@ class VPProcess(Process):
         self._log_ab = self.alpha_bars.log()
         # Sampling starts from N(0, I): the schedule must end near pure noise, else every
         # sample starts from the wrong prior (a 50-step linear schedule ends at alpha_bar = 0.60).
+        self._time_weights = self.train_time_weights().float()   # drawn from at every training step
         alpha_end = float(self.alpha_bars[-1].sqrt())
         if alpha_end > max_alpha_end:
             raise DifflabError(
@@ -110,9 +112,7 @@ class VPProcess(Process):
         if self.time_sampling == "uniform":
             i = torch.randint(1, self.n_steps + 1, (batch,), generator=generator, device=device)
         else:
-            if not hasattr(self, "_weights"):
-                self._weights = self.train_time_weights().float()
-            w = self._weights.to(device)
+            w = self._time_weights.to(device)
             i = torch.multinomial(w, batch, replacement=True, generator=generator) + 1
         return i.float() / self.n_steps
 
