@@ -8,10 +8,11 @@ train-vs-test floor, confident share, classes present, k-NN precision/recall) wi
 with labels + classifier-free guidance, sampling time per image for each sampler at its best NFE
 (the fewest evaluations within 10% of that sampler's best FD-clf), and a denoising table (PSNR
 and SSIM of noisy and restored test images at sigma 0.1, 0.2, 0.5, beside scikit-image's
-non-local means). Writes the `images` section of BENCHMARKS.md and figures under
+non-local means). Writes one section of BENCHMARKS.md per dataset (`images-mnist`, ...) and figures under
 benchmarks/figures/.
 
     python benchmarks/bench_images.py                 # full: 20 min of training + ~20 min of measuring per dataset
+    python benchmarks/bench_images.py --datasets fashion-mnist     # one dataset (its section only)
     python benchmarks/bench_images.py --quick         # ~2 minutes, MNIST only: tiny budget and counts; prints only
 """
 from __future__ import annotations
@@ -184,9 +185,11 @@ def bench_dataset(name: str, p: dict, tmp: Path, figures: Path, seed: int = 0) -
 
 
 def section(results: list[dict], p: dict, quick: bool) -> str:
-    lines = ["## Images: MNIST and Fashion-MNIST on a CPU (issue 4)", "",
+    title = " and ".join(r["name"] for r in results) or "no dataset found"
+    lines = [f"## Images: {title} on a CPU (issue 4)", "",
              f"Machine: {machine()}.  ",
-             f"Command: `python benchmarks/bench_images.py{' --quick' if quick else ''}` ({time.strftime('%Y-%m-%d')}); "
+             f"Command: `python benchmarks/bench_images.py{' --quick' if quick else ''} --datasets "
+             f"{' '.join(r['name'] for r in results)}` ({time.strftime('%Y-%m-%d')}); "
              f"training budget {p['minutes']} min per dataset (configs/<name>.yaml), {p['n_samples']} samples.",
              "", "FD-clf is the Frechet distance in the features of difflab's own classifier (not Inception, so "
              "not FID), beside its floor (train vs test images of the same count, p95). Confident = share of "
@@ -238,16 +241,16 @@ def main():
             print(f"{name}: files not found here; skipped", flush=True)
             continue
         results.append(bench_dataset(name, p, tmp, figures))
-    body = section(results, p, a.quick)
     if a.json:
         raw = [{k: v for k, v in r.items() if k not in ("run", "figures")} for r in results]
         Path(a.json).write_text(json.dumps(raw, indent=1, default=str))
-    print(body)
-    for r in results:
+    for r in results:                      # one section per dataset, so datasets can be re-run one at a time
+        body = section([r], p, a.quick)
+        print(body)
         for f in r["figures"]:
             print(f"figure: {f}")
-    if not a.quick:
-        print(f"wrote {write_section('images', body)}")
+        if not a.quick:
+            print(f"wrote {write_section('images-' + r['name'], body)}")
 
 
 if __name__ == "__main__":
