@@ -81,8 +81,11 @@ class Run:
         from .conditioning import labelled_denoiser
 
         fn = self.denoise_fn if y is None else labelled_denoiser(self.net, y, guidance)
+        box = (0.0, 1.0) if self.kind == "image" else getattr(modality(self.kind), "data_range", None)
+        if clip and box is None:
+            raise DifflabError(f"clip needs data with a known range (images, boards); this run holds {self.kind} data")
         if clip or (clip is None and self.kind == "image"):
-            fn = clipped_denoiser(fn, self.process, *data_box(self.normaliser))
+            fn = clipped_denoiser(fn, self.process, *data_box(self.normaliser, *box))
         return fn
 
     def times(self, sampler: str, steps: int | None):
