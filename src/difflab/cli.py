@@ -172,11 +172,13 @@ def cmd_sample(a) -> None:
         from .pictures import plot_image_reverse, plot_samples
 
         paths = plot_samples(run, res.samples, out.with_suffix(""))
+        few = labels if labels is None or isinstance(labels, int) else labels[:8]
+        n_rev = 8 if few is None or isinstance(few, int) else len(few)
+        rev_kw = dict(seed=a.seed, sampler=a.sampler, steps=a.steps, labels=few, guidance=a.guidance, **_options(a.set))
         if run.kind == "image":
-            few = labels if labels is None or isinstance(labels, int) else labels[:8]
-            paths += plot_image_reverse(run, f"{out.with_suffix('')}_reverse", n=8 if few is None or
-                                        isinstance(few, int) else len(few), seed=a.seed, sampler=a.sampler,
-                                        steps=a.steps, labels=few, guidance=a.guidance, **_options(a.set))
+            paths += plot_image_reverse(run, f"{out.with_suffix('')}_reverse", n=n_rev, **rev_kw)
+        else:
+            paths += hooks.plot_reverse(run, Path(f"{out.with_suffix('')}_reverse"), n_rev, **rev_kw)
         for p in paths:
             print(f"wrote {p}")
 

@@ -10,6 +10,7 @@ in a module of `difflab.modalities` named in `_MODULES` (imported on first use):
     extra_outputs(out)            files that `difflab sample --out out.npy` writes beside the .npy
     write_outputs(run, samples, out, labels)   writes them (WAV files, board pictures); returns paths
     plot_samples(run, samples, prefix)         the pictures of `sample --plot` (None: the default)
+    plot_reverse(run, prefix, n, seed, **kw)   the reverse process for `sample --plot` ([]: none)
     evaluate(samples, dataset, rng, n_pairs, floors)   the kind's metrics (None: the vector metrics)
     format_result(result)         the CLI's text for an `evaluate` result (None: the vector table)
     read_input(path, run)         `difflab denoise --input`: a file -> clean data (N, *shape)
@@ -45,6 +46,9 @@ class Modality:
 
     def plot_samples(self, run, samples: np.ndarray, prefix: Path) -> list[Path] | None:
         return None
+
+    def plot_reverse(self, run, prefix: Path, n: int, seed: int = 0, **sample_kw) -> list[Path]:
+        return []
 
     def evaluate(self, samples: np.ndarray, dataset, rng: np.random.Generator, n_pairs: int = 10,
                  floors: dict | None = None) -> dict | None:
