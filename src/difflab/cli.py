@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the added noise and of the reverse sampler")
     p.add_argument("--sampler", default=None, help="sampler for --mode reverse (default: the run's)")
     p.add_argument("--steps", type=int, default=None, help="sampler steps for --mode reverse")
-    p.add_argument("--n", type=int, default=None, help="restore the first N images only")
+    p.add_argument("--n", type=int, default=None, help="restore the first N items only")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
     p = sub.add_parser("evaluate", help="measure samples against the truth, beside the noise floor")
