@@ -60,18 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
                    "(images: samples beside test images, the reverse process as a grid and a GIF)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
 
-    p = sub.add_parser("denoise", help="restore noisy images with a trained image run")
+    p = sub.add_parser("denoise", help="restore noisy data (images, audio, embeddings, boards) with a trained run")
     p.add_argument("run", help="run folder")
-    p.add_argument("--input", required=True, help=".npy (N, C, H, W) in [0, 1], or a PNG image")
-    p.add_argument("--sigma", type=float, required=True, help="noise standard deviation in [0, 1] pixel units")
-    p.add_argument("--out", required=True, help="restored images .npy; a PNG strip is written beside it")
+    p.add_argument("--input", required=True, help="images: .npy (N, C, H, W) in [0, 1] or a PNG; other kinds: their own files (see docs)")
+    p.add_argument("--sigma", type=float, required=True, help="noise standard deviation in the data's own units ([0, 1] pixels for images)")
+    p.add_argument("--out", required=True, help="restored data .npy (images: a PNG strip is written beside it)")
     p.add_argument("--mode", default="posterior-mean", help="posterior-mean (one step, default) or reverse "
                    "(the sampler from the matching noise level)")
     p.add_argument("--noisy", action="store_true", help="the input already carries noise of std --sigma")
     p.add_argument("--seed", type=int, default=0, help="seed of the added noise and of the reverse sampler")
     p.add_argument("--sampler", default=None, help="sampler for --mode reverse (default: the run's)")
     p.add_argument("--steps", type=int, default=None, help="sampler steps for --mode reverse")
-    p.add_argument("--n", type=int, default=None, help="restore the first N images only")
+    p.add_argument("--n", type=int, default=None, help="restore the first N items only")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
     p = sub.add_parser("evaluate", help="measure samples against the truth, beside the noise floor")
@@ -148,9 +148,14 @@ def cmd_sample(a) -> None:
         raise DifflabError(f"--out must be a .npy file, got {out}")
     run = load(a.run)
     _check_new_file(out, a.overwrite)
+    from .modality import modality
+
     grid = out.with_suffix(".png")
     if run.kind == "image":
         _check_new_file(grid, a.overwrite)
+    hooks = modality(run.kind)
+    for extra in hooks.extra_outputs(out):
+        _check_new_file(extra, a.overwrite)
     labels = _labels(a.labels, a.n, run.n_classes)
     res = run.sample_with_info(a.n, sampler=a.sampler, steps=a.steps, seed=a.seed, labels=labels,
                                guidance=a.guidance, **_options(a.set))
@@ -161,15 +166,19 @@ def cmd_sample(a) -> None:
         from .pictures import image_sample_grid
 
         print(f"wrote {image_sample_grid(run, res.samples, grid, labels)}")
+    for path in hooks.write_outputs(run, res.samples, out, labels):
+        print(f"wrote {path}")
     if a.plot:
         from .pictures import plot_image_reverse, plot_samples
 
         paths = plot_samples(run, res.samples, out.with_suffix(""))
+        few = labels if labels is None or isinstance(labels, int) else labels[:8]
+        n_rev = 8 if few is None or isinstance(few, int) else len(few)
+        rev_kw = dict(seed=a.seed, sampler=a.sampler, steps=a.steps, labels=few, guidance=a.guidance, **_options(a.set))
         if run.kind == "image":
-            few = labels if labels is None or isinstance(labels, int) else labels[:8]
-            paths += plot_image_reverse(run, f"{out.with_suffix('')}_reverse", n=8 if few is None or
-                                        isinstance(few, int) else len(few), seed=a.seed, sampler=a.sampler,
-                                        steps=a.steps, labels=few, guidance=a.guidance, **_options(a.set))
+            paths += plot_image_reverse(run, f"{out.with_suffix('')}_reverse", n=n_rev, **rev_kw)
+        else:
+            paths += hooks.plot_reverse(run, Path(f"{out.with_suffix('')}_reverse"), n_rev, **rev_kw)
         for p in paths:
             print(f"wrote {p}")
 
@@ -208,9 +217,30 @@ def cmd_denoise(a) -> None:
         raise DifflabError(f"--sigma must be positive, got {a.sigma}")
     if a.n is not None and a.n < 1:
         raise DifflabError(f"--n must be a positive integer, got {a.n}")
+    from .modality import modality
+
     run = load(a.run)
+    hooks = modality(run.kind)
     if run.kind != "image":
-        raise DifflabError(f"{run.path} is not an image run (its data is {run.dataset_name!r}); denoise restores images")
+        x = hooks.read_input(a.input, run)
+        if x is None:
+            raise DifflabError(f"{run.path} holds {run.kind} data ({run.dataset_name!r}); denoise restores images, "
+                               "audio, sentence embeddings and boards")
+        for path in [out, *hooks.extra_outputs(out)]:
+            _check_new_file(path, a.overwrite)
+        x = np.asarray(x, dtype=np.float32)[:a.n]
+        clean, noisy = (None, x) if a.noisy else (x, add_noise(x, a.sigma, a.seed))
+        restored = denoise(run, noisy, a.sigma, mode=a.mode, sampler=a.sampler, steps=a.steps, seed=a.seed)
+        restored = hooks.finish(run, restored)
+        np.save(out, restored)
+        print(f"wrote {out}: {len(restored)} items restored from noise of std {a.sigma:g} ({a.mode})")
+        if clean is not None:
+            report = hooks.denoise_report(clean, noisy, restored)
+            if report:
+                print(report)
+        for path in hooks.write_outputs(run, restored, out):
+            print(f"wrote {path}")
+        return
     strip = out.with_suffix(".png")
     for path in (out, strip):
         _check_new_file(path, a.overwrite)
@@ -241,7 +271,12 @@ def cmd_evaluate(a) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     replaced = out.exists()
     out.write_text(json.dumps(result, indent=1))
-    if result.get("kind") == "image":
+    from .modality import modality
+
+    text = modality(run.kind).format_result(result)
+    if text is not None:
+        print(text)
+    elif result.get("kind") == "image":
         from .eval.images import format_image_metrics
 
         print(format_image_metrics(result))
@@ -280,6 +315,10 @@ def cmd_datasets(a) -> None:
         print(f"{r['name']:14s} {str(tuple(r['shape'])):12s} {str(r['n_train']) + '/' + str(r['n_test']):12s} "
               f"{'yes' if r['truth_sampler'] else 'no':6s} {'yes' if r['exact_log_density'] else 'no':10s}  "
               f"{r['description'] or r['summary']}")
+    from .data.registry import prefix_names
+
+    for prefix, summary in prefix_names().items():
+        print(f"{prefix + '<path>':14s} {'':12s} {'':12s} {'no':6s} {'no':10s}  {summary}")
     print("\nYour own data: a .npy or .csv file of shape (N, d), or an .npz with 'train' and 'test' arrays.")
     if a.plot:
         from .data import get_dataset

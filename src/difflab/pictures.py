@@ -46,6 +46,11 @@ def plot_samples(run, samples: np.ndarray, prefix) -> list[Path]:
     prefix = Path(prefix)
     ds = run.dataset
     name = f"{ds.name} / {run.config.method}"
+    from .modality import modality
+
+    own = modality(run.kind).plot_samples(run, samples, prefix)
+    if own is not None:
+        return [Path(p) for p in own]
     if run.kind == "image":
         return [Path(image_viz.plot_images_vs_reference(samples, ds.test, f"{prefix}_vs_test.png",
                                                         title=f"{name}: samples beside real test images"))]

@@ -42,8 +42,8 @@ def build_network(cfg: Config, data_shape, process=None, *, n_classes: int | Non
     if cfg.class_conditional:
         if not n_classes:
             raise DifflabError(f"class_conditional needs labelled data; dataset {cfg.data!r} has no class labels")
-        if net_cfg.get("name") != "unet":
-            raise DifflabError("class_conditional needs a network that takes labels (unet), "
+        if net_cfg.get("name") not in ("unet", "unet1d"):
+            raise DifflabError("class_conditional needs a network that takes labels (unet, unet1d), "
                                f"not {net_cfg.get('name')!r}")
         net_cfg["n_classes"] = int(n_classes)
     net = make_network(net_cfg, data_shape)

@@ -11,6 +11,7 @@ import torch
 from .config import Config
 from .data import Normaliser
 from .errors import DifflabError
+from .modality import modality
 from .pipeline import build_dataset, build_network, build_process
 from .samplers import CountingDenoiser, get_sampler
 from .training.checkpoint import load_json, load_tensors
@@ -80,8 +81,11 @@ class Run:
         from .conditioning import labelled_denoiser
 
         fn = self.denoise_fn if y is None else labelled_denoiser(self.net, y, guidance)
+        box = (0.0, 1.0) if self.kind == "image" else getattr(modality(self.kind), "data_range", None)
+        if clip and box is None:
+            raise DifflabError(f"clip needs data with a known range (images, boards); this run holds {self.kind} data")
         if clip or (clip is None and self.kind == "image"):
-            fn = clipped_denoiser(fn, self.process, *data_box(self.normaliser))
+            fn = clipped_denoiser(fn, self.process, *data_box(self.normaliser, *box))
         return fn
 
     def times(self, sampler: str, steps: int | None):
@@ -127,6 +131,7 @@ class Run:
         samples = self.normaliser.unnormalise(x0.cpu().numpy().astype(np.float64)).astype(np.float32)
         if self.kind == "image":
             samples = np.clip(samples, 0.0, 1.0)          # pixels: the last step of DDPM clips to the data range
+        samples = modality(self.kind).finish(self, samples)   # e.g. boards decoded to integers
         nfe = counter.nfe * (2 if y is not None and w != 1.0 else 1)   # guidance: conditional + unconditional
         return SampleResult(samples, nfe, seconds, name, len(ts) - 1)
 
@@ -161,6 +166,10 @@ class Run:
             from .eval.images import evaluate_images
 
             return evaluate_images(samples, self.dataset, np.random.default_rng(seed), n_pairs=n_pairs, floors=floors)
+        own = modality(self.kind).evaluate(samples, self.dataset, np.random.default_rng(seed), n_pairs=n_pairs,
+                                           floors=floors)
+        if own is not None:
+            return own
         return evaluate_samples(samples, self.dataset, np.random.default_rng(seed), n_pairs=n_pairs, floors=floors)
 
 

@@ -10,6 +10,7 @@ from .base import Dataset
 _FACTORIES: dict[str, Callable[..., Dataset]] = {}
 _SUMMARIES: dict[str, str] = {}
 _DESCRIBERS: dict[str, Callable[[], dict]] = {}     # name -> info without building (costly datasets)
+_PREFIXES: dict[str, Callable[..., Dataset]] = {}   # "wav" -> factory(argument, **options) for "wav:FOLDER"
 
 USER_SUFFIXES = (".npy", ".csv", ".npz")
 
@@ -32,9 +33,44 @@ def register(name: str, summary: str = "", describe: Callable[[], dict] | None =
     return deco
 
 
+_FAMILIES = ("toy", "shapes", "images", "audio", "sentences", "games")   # modules of difflab.data
+_loaded = False
+
+
+def register_prefix(prefix: str, summary: str = ""):
+    """Decorator: `@register_prefix("wav")` on `f(argument, **options) -> Dataset` makes the
+    dataset name "wav:FOLDER" build f("FOLDER", **options) (a family of datasets named by a path)."""
+
+    def deco(factory):
+        _PREFIXES[prefix] = factory
+        _SUMMARIES[f"{prefix}:"] = summary or (factory.__doc__ or "").strip().splitlines()[0]
+        return factory
+
+    return deco
+
+
+def prefix_names() -> dict[str, str]:
+    """{"wav:": summary, ...}: the path-named dataset families."""
+    _ensure_loaded()
+    return {f"{p}:": _SUMMARIES[f"{p}:"] for p in sorted(_PREFIXES)}
+
+
 def _ensure_loaded():
-    # importing the family modules runs their @register decorators
-    from . import images, shapes, toy  # noqa: F401  (images reads no files until a dataset is built)
+    """Import the family modules (their @register decorators fill the tables); a family whose
+    module is absent is skipped. None of them reads files until a dataset is built."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import importlib
+
+    for family in _FAMILIES:
+        full = f"{__package__}.{family}"
+        try:
+            importlib.import_module(full)
+        except ModuleNotFoundError as e:
+            if e.name != full:
+                raise
 
 
 def dataset_names() -> list[str]:
@@ -59,11 +95,19 @@ def get_dataset(name: str, **options) -> Dataset:
             return _FACTORIES[name](**options)
         except TypeError as e:  # an option this dataset does not take
             raise DifflabError(f"dataset {name!r}: {e}") from None
+    prefix, sep, argument = str(name).partition(":")
+    if sep and prefix in _PREFIXES:
+        if not argument:
+            raise DifflabError(f"dataset {name!r}: give a path after {prefix + ':'!r}")
+        try:
+            return _PREFIXES[prefix](argument, **options)
+        except TypeError as e:
+            raise DifflabError(f"dataset {name!r}: {e}") from None
     if is_user_file(name):
         from .user import load_user_dataset
 
         return load_user_dataset(name, **options)
-    raise unknown_name("dataset", name, list(_FACTORIES) + ["<file.npy|.csv|.npz>"])
+    raise unknown_name("dataset", name, list(_FACTORIES) + [f"{p}:<path>" for p in _PREFIXES] + ["<file.npy|.csv|.npz>"])
 
 
 def list_datasets() -> list[dict]:

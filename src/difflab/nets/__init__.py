@@ -6,6 +6,18 @@ from .mlp import MLP
 from .unet import UNet
 
 NETWORKS = {"mlp": MLP, "unet": UNet}
+_LAZY = {"unet1d": ("difflab.nets.unet1d", "UNet1d")}     # name -> (module, class), imported when asked for
+
+
+def _network_class(name):
+    if name in NETWORKS:
+        return NETWORKS[name]
+    if name in _LAZY:
+        import importlib
+
+        module, cls = _LAZY[name]
+        return getattr(importlib.import_module(module), cls)
+    raise unknown_name("network", str(name), list(NETWORKS) + list(_LAZY))
 
 
 def make_network(cfg: dict, data_shape) -> "torch.nn.Module":  # noqa: F821
@@ -13,10 +25,9 @@ def make_network(cfg: dict, data_shape) -> "torch.nn.Module":  # noqa: F821
     {"name": "unet", "preset": "unet-28", ...settings that override the preset})."""
     cfg = dict(cfg)
     name = cfg.pop("name", None)
-    if name not in NETWORKS:
-        raise unknown_name("network", str(name), NETWORKS)
+    cls = _network_class(name)
     try:
-        return NETWORKS[name](data_shape, **cfg)
+        return cls(data_shape, **cfg)
     except TypeError as e:
         raise DifflabError(f"network {name!r}: {e}") from None
 
