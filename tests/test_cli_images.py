@@ -74,7 +74,7 @@ def test_image_run_train_sample_denoise(tmp_path, capsys):
                                          "--out", tmp_path / "q.npy")
 
 
-def test_labels_need_a_conditional_run_and_denoise_needs_images(tmp_path, capsys):
+def test_labels_need_a_conditional_run_and_denoise_refuses_vector_runs(tmp_path, capsys):
     run = tmp_path / "u"
     assert cli("train", "shapes", "--out", run, "--steps", 2, *TINY_UNET) == 0
     assert "unconditional" in _error(capsys, "sample", run, "--n", 2, "--labels", 1, "--out", tmp_path / "a.npy")
@@ -83,7 +83,8 @@ def test_labels_need_a_conditional_run_and_denoise_needs_images(tmp_path, capsys
     assert cli("train", "gmm", "--out", vec, "--steps", 2, "--set", "network.width=8", "--set", "network.depth=1",
                "--set", "network.emb_dim=8", "--no-progress") == 0
     np.save(tmp_path / "pts.npy", np.zeros((3, 2)))
-    assert "not an image run" in _error(capsys, "denoise", vec, "--input", tmp_path / "pts.npy", "--sigma", 0.1,
+    # vector runs have no denoise input reader (denoise restores images, audio, embeddings, boards)
+    assert "holds vector data" in _error(capsys, "denoise", vec, "--input", tmp_path / "pts.npy", "--sigma", 0.1,
                                         "--out", tmp_path / "b.npy")
 
 
