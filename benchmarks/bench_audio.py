@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, fmt, machine, write_section  # noqa: E402
+from common import ROOT, fmt, machine, train_within, write_section  # noqa: E402
 
 import difflab  # noqa: E402
 from difflab import viz  # noqa: E402
@@ -42,17 +42,6 @@ FULL = dict(minutes=10.0, probe_steps=20, n_samples=150, sample_steps=50, n_deno
             n_pairs=20)
 QUICK = dict(minutes=0.3, probe_steps=3, n_samples=12, sample_steps=5, n_denoise=3, reverse_steps=5, n_pairs=5)
 
-
-def train_within(name: str, minutes: float, probe_steps: int, out: Path):
-    """Train the preset for about `minutes`: a probe measures seconds per step, the real run gets
-    the steps that fit (so its cosine schedule ends on time) and max_minutes as the hard stop."""
-    config = ROOT / "configs" / f"{name}.yaml"
-    probe = difflab.train(name, config=config, out=out / "probe", steps=probe_steps, overwrite=True, progress=False)
-    per_step = probe.train_seconds / probe.info["steps_done"]
-    steps = max(probe_steps, int(0.92 * 60 * minutes / per_step))
-    run = difflab.train(name, config=config, out=out / "run", steps=steps, overwrite=True, progress=False,
-                        max_minutes=minutes, lr_warmup=min(40, max(1, steps // 10)))
-    return run, per_step
 
 
 def wiener_best(clean, noisy, sigma: float):
@@ -89,7 +78,7 @@ def denoise_table(run, ds, n: int, reverse_steps: int, seed: int):
 
 def bench(p: dict, tmp: Path, figures: Path, seed: int = 0) -> dict:
     print(f"fsdd: training for {p['minutes']} min", flush=True)
-    run, probe_per_step = train_within("fsdd", p["minutes"], p["probe_steps"], tmp / "fsdd")
+    run, probe_per_step = train_within("fsdd", p["minutes"], p["probe_steps"], tmp / "fsdd", max_warmup=40)
     ds = run.dataset
     r = {"steps": run.info["steps_done"], "train_seconds": run.train_seconds,
          "clips_per_s": run.info["steps_done"] * run.config.batch_size / run.train_seconds,

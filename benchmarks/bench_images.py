@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, fmt, machine, write_section  # noqa: E402
+from common import ROOT, fmt, machine, train_within, write_section  # noqa: E402
 
 import difflab  # noqa: E402
 from difflab.data.images import find_idx_dataset  # noqa: E402
@@ -54,17 +54,6 @@ def image_metrics():
         return None, None
     return evaluate_images, image_reference_floors
 
-
-def train_within(name: str, minutes: float, probe_steps: int, out: Path):
-    """Train the preset for about `minutes`: a probe measures seconds per step, the real run gets
-    the steps that fit (so its cosine schedule ends on time) and max_minutes as the hard stop."""
-    config = ROOT / "configs" / f"{name}.yaml"
-    probe = difflab.train(name, config=config, out=out / "probe", steps=probe_steps, overwrite=True, progress=False)
-    per_step = probe.train_seconds / probe.info["steps_done"]
-    steps = max(probe_steps, int(0.92 * 60 * minutes / per_step))
-    run = difflab.train(name, config=config, out=out / "run", steps=steps, overwrite=True, progress=False,
-                        max_minutes=minutes, lr_warmup=min(200, max(1, steps // 10)))
-    return run, per_step
 
 
 def throughput(run) -> float:

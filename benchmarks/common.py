@@ -50,3 +50,18 @@ def fmt(v: float) -> str:
     if abs(v) < 1e-2 or abs(v) >= 1e4:
         return f"{v:.2e}"
     return f"{v:.3g}"
+
+
+def train_within(name: str, minutes: float, probe_steps: int, out: Path, max_warmup: int = 200):
+    """Train configs/<name>.yaml for about `minutes`: a probe measures seconds per step, the real run
+    gets the steps that fit (so its cosine schedule ends on time) and max_minutes as the hard stop.
+    Returns (run, seconds per probe step)."""
+    import difflab
+
+    config = ROOT / "configs" / f"{name}.yaml"
+    probe = difflab.train(name, config=config, out=out / "probe", steps=probe_steps, overwrite=True, progress=False)
+    per_step = probe.train_seconds / probe.info["steps_done"]
+    steps = max(probe_steps, int(0.92 * 60 * minutes / per_step))
+    run = difflab.train(name, config=config, out=out / "run", steps=steps, overwrite=True, progress=False,
+                        max_minutes=minutes, lr_warmup=min(max_warmup, max(1, steps // 10)))
+    return run, per_step

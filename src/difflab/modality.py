@@ -20,7 +20,6 @@ Images keep their own code paths (they came first); the hooks exist for audio, t
 """
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import numpy as np
@@ -78,13 +77,9 @@ def _ensure_loaded() -> None:
     if _loaded:
         return
     _loaded = True
-    for name in _MODULES:
-        full = f"difflab.modalities.{name}"
-        try:
-            importlib.import_module(full)
-        except ModuleNotFoundError as e:
-            if e.name != full:        # the module exists but something it needs does not
-                raise
+    from .utils import import_present
+
+    import_present("difflab.modalities", _MODULES)
 
 
 def modality(kind: str) -> Modality:

@@ -62,15 +62,9 @@ def _ensure_loaded():
     if _loaded:
         return
     _loaded = True
-    import importlib
+    from ..utils import import_present
 
-    for family in _FAMILIES:
-        full = f"{__package__}.{family}"
-        try:
-            importlib.import_module(full)
-        except ModuleNotFoundError as e:
-            if e.name != full:
-                raise
+    import_present(__package__, _FAMILIES)
 
 
 def dataset_names() -> list[str]:

@@ -44,7 +44,7 @@ import torch
 from torch import nn
 
 from ..errors import DifflabError
-from .classifier import (BATCH_EVAL, CONFIDENT, ClassifierOptions, _lr_factor, accuracy, data_hash,
+from .classifier import (BATCH_EVAL, CONFIDENT, Classifier, ClassifierOptions, _lr_factor, accuracy, data_hash,
                          default_cache_dir)
 from .frechet import frechet_distance
 
@@ -98,37 +98,11 @@ class AudioClassifierNet(nn.Module):
         return self.head(self.features(x))
 
 
-class AudioClassifier:
-    """A trained `AudioClassifierNet` (eval mode, CPU) with the facts about its training (`meta`)."""
+class AudioClassifier(Classifier):
+    """A trained `AudioClassifierNet` (eval mode, CPU) with the facts about its training (`meta`);
+    `features` and `predict_proba` take clips (N, 1, L)."""
 
-    def __init__(self, net: AudioClassifierNet, meta: dict, path: Path | None = None):
-        self.net = net.eval()
-        self.meta = meta
-        self.path = path
-        self.shape = tuple(meta["shape"])
-        self.n_classes = int(meta["n_classes"])
-        self.class_names = tuple(meta["class_names"])
-        self.test_accuracy = float(meta["test_accuracy"])
-        self.feature_dim = int(meta["options"]["feature_dim"])
-
-    def _check(self, x) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32)
-        if x.ndim != 3 or tuple(x.shape[1:]) != self.shape:
-            raise DifflabError(f"the {self.meta['dataset']} audio classifier takes clips (N, "
-                               f"{', '.join(map(str, self.shape))}); got shape {x.shape}")
-        return x
-
-    @torch.no_grad()
-    def _batched(self, x, fn) -> np.ndarray:
-        x = self._check(x)
-        out = [fn(torch.from_numpy(x[i:i + BATCH_EVAL])).double().numpy() for i in range(0, len(x), BATCH_EVAL)]
-        return np.concatenate(out) if out else np.zeros((0, self.feature_dim))
-
-    def features(self, x) -> np.ndarray:
-        return self._batched(x, self.net.features)
-
-    def predict_proba(self, x) -> np.ndarray:
-        return self._batched(x, lambda b: torch.softmax(self.net(b), dim=1))
+    inputs = "clips"
 
 
 def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:

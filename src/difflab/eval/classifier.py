@@ -87,6 +87,8 @@ class ClassifierNet(nn.Module):
 class Classifier:
     """A trained `ClassifierNet` (eval mode, CPU) with the facts about its training (`meta`)."""
 
+    inputs = "images"                                        # what it classifies, for error messages
+
     def __init__(self, net: ClassifierNet, meta: dict, path: Path | None = None):
         self.net = net.eval()
         self.meta = meta
@@ -99,8 +101,8 @@ class Classifier:
 
     def _check(self, x) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
-        if x.ndim != 4 or tuple(x.shape[1:]) != self.shape:
-            raise DifflabError(f"the {self.meta['dataset']} classifier takes images (N, "
+        if x.ndim != len(self.shape) + 1 or tuple(x.shape[1:]) != self.shape:
+            raise DifflabError(f"the {self.meta['dataset']} classifier takes {self.inputs} (N, "
                                f"{', '.join(map(str, self.shape))}); got shape {x.shape}")
         return x
 
