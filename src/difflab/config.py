@@ -68,6 +68,10 @@ class Config:
     compile: bool = False                  # torch.compile the training network, used only where it works (see runtime.py)
     max_minutes: float | None = None       # stop cleanly and save after this many minutes of one training call
     test_loss_points: int | None = None    # test items in the per-epoch test loss (None: all of them)
+    fresh_data: bool = False               # draw every batch fresh from the dataset's truth instead of the
+                                           # training split (datasets with a truth sampler; normalised with the
+                                           # training split's statistics): shows what the method reaches when
+                                           # data is unlimited
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

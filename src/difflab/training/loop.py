@@ -13,6 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -52,6 +53,21 @@ def learning_rate(cfg: Config, step: int) -> float:
     return cfg.lr * (cfg.lr_min_ratio + (1 - cfg.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
+def check_fresh_data(ds, cfg: Config) -> None:
+    if not ds.has_truth:
+        raise DifflabError(f"fresh_data needs a dataset with a truth sampler; {ds.name} has none "
+                           f"(built-in datasets such as pinwheel or gmm have one)")
+    if cfg.class_conditional:
+        raise DifflabError("fresh_data draws unlabelled points; it cannot be combined with class_conditional")
+
+
+def fresh_batch(ds, n: int, seed: int, step: int, device) -> torch.Tensor:
+    """n new draws from the truth for optimiser step `step`, normalised like the training split.
+    The generator is keyed by (seed, step), so a resumed run draws exactly what it would have."""
+    rng = np.random.default_rng([seed, step, 0xF4E5])
+    return torch.as_tensor(ds.normalise(ds.sample(n, rng)), dtype=torch.float32, device=device)
+
+
 def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool = False,
           progress: bool = True, steps: int | None = None) -> Path:
     """Train a model as `cfg` says and write the run folder `out_dir`; returns its path.
@@ -84,6 +100,8 @@ def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool 
         x_test = x_test[:cfg.test_loss_points]
         y_test = None if y_test is None else y_test[:cfg.test_loss_points]
     hflip = bool(getattr(ds, "augment_hflip", False))
+    if cfg.fresh_data:
+        check_fresh_data(ds, cfg)
     process_cfg = resolve_process_config(cfg, x_train.cpu().numpy())
     process = build_process(process_cfg)
 
@@ -148,6 +166,8 @@ def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool 
                 perm, pos = torch.randperm(n, generator=gen, device=device), 0
             x0, y = next_batch(x_train, y_train, perm[pos:pos + B], gen, hflip=hflip, label_dropout=cfg.label_dropout)
             pos += B
+            if cfg.fresh_data:                             # the same step always draws the same batch (exact resume)
+                x0 = fresh_batch(ds, len(x0), cfg.seed, step, device)
             # one optimiser step on the mean of the per-sample losses
             with runtime.autocast(device, speed["amp"]):
                 loss = objective(fwd, process, x0, generator=gen, n_noise=K, y=y).mean()
