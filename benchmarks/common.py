@@ -38,6 +38,13 @@ def write_section(name: str, body: str, path: Path | None = None) -> Path:
     return path
 
 
+def load_note(start_load: float) -> str:
+    """How busy the machine was: the 1-minute load average at the start and the end of a benchmark.
+    Above the core count, other work shared the CPU and wall times are longer than on an idle machine."""
+    return (f"1-minute load average {start_load:.1f} at the start and {os.getloadavg()[0]:.1f} at the end, on "
+            f"{os.cpu_count()} cores")
+
+
 def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
