@@ -1,7 +1,8 @@
 """Few-step samplers and exact likelihood: quality per network evaluation, and model NLL vs the truth.
 
 For DDPM and DSM models on pinwheel, gmm and checkerboard (trained with `difflab.train` at the
-default settings, or reused from --runs), every sampler at NFE budgets of 5, 10, 20, 50, 100 and
+default settings, or reused from --runs; by default with every batch drawn fresh from the truth,
+`--regime split` for the 2D study's 2000-point training split), every sampler at NFE budgets of 5, 10, 20, 50, 100 and
 1000: the largest number of steps whose NFE fits the budget is found by counting the
 evaluations of a dry run (so the NFE is exact, final denoising step included); a sampler that
 cannot run within a budget (e.g. annealed Langevin, 5 steps per level plus a final denoise, at
@@ -10,7 +11,7 @@ NFE 5) is skipped and listed. 2000 samples per setting are compared with fresh t
 evaluation seed for every cell, so the truth sample and the floor are shared). Then the wall time
 to draw 10,000 samples with each sampler at its best setting (lowest energy distance), and the
 model NLL of 500 test points by the probability-flow ODE (exact divergence, 64 RK4 steps) beside
-the true NLL for gmm and pinwheel. Writes the `samplers` section of BENCHMARKS.md.
+the true NLL for gmm and pinwheel, for models of both regimes. Writes the `samplers` section of BENCHMARKS.md.
 
     python benchmarks/bench_samplers.py --runs runs/bench-samplers    # full (trains 6 models once)
     python benchmarks/bench_samplers.py --quick                       # smoke run: prints, writes nothing
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -30,7 +32,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import fmt, machine, write_section  # noqa: E402
+from common import fmt, load_note, machine, write_section  # noqa: E402
 
 import difflab  # noqa: E402
 from difflab.samplers import SAMPLERS, CountingDenoiser, get_sampler  # noqa: E402
@@ -42,13 +44,19 @@ BUDGETS = [5, 10, 20, 50, 100, 1000]
 LIKELIHOOD_DATASETS = ["gmm", "pinwheel"]     # those with an exact log-density to compare with
 
 
-def get_run(data, method, runs: Path, steps: int | None):
-    """Reuse runs/<data>-<method> when it holds a finished run, else train it (seed 0)."""
-    out = runs / f"{data}-{method}"
+REGIMES = {"fresh": {"fresh_data": True}, "split": {}}
+
+
+def get_run(data, method, runs: Path, steps: int | None, regime: str):
+    """Reuse runs/<data>-<method>-<regime> when it holds a finished run, else train it (seed 0).
+    regime "split": the 2000-point training split of the 2D study; "fresh": every batch drawn fresh
+    from the truth (`fresh_data`), the method without the limit of a finite training set."""
+    out = runs / f"{data}-{method}-{regime}"
     if (out / "model.safetensors").is_file():
         return difflab.load(out), False
     kw = {"steps": steps} if steps else {}
-    return difflab.train(data, method=method, out=out, seed=0, progress=False, overwrite=True, **kw), True
+    return difflab.train(data, method=method, out=out, seed=0, progress=False, overwrite=True,
+                         set=dict(REGIMES[regime]), **kw), True
 
 
 def sampler_options(run, name):
@@ -79,7 +87,7 @@ def steps_for_budget(run, name, budget):
     return lo, count_nfe(run, name, lo)
 
 
-def bench_run(run, label, budgets, n, eval_seed, n_10k, lik_points):
+def bench_run(run, label, budgets, n, eval_seed, n_10k):
     cells, skipped = {}, []
     for name in SAMPLERS:
         for budget in budgets:
@@ -105,14 +113,17 @@ def bench_run(run, label, budgets, n, eval_seed, n_10k, lik_points):
         if mine:
             _, _, b = min(mine)
             c = cells[(name, b)]
+            cpu = time.process_time()
             res = run.sample_with_info(n_10k, sampler=name, steps=c["steps"], seed=2)
-            best[name] = {"budget": b, **c, "seconds_10k": res.seconds}
-    lik = None
-    if run.config.data in LIKELIHOOD_DATASETS and run.dataset.has_log_prob:
-        lik = run_likelihood(run, run.dataset.test[:lik_points], seed=0)
-        print(f"{label:18s} likelihood: model NLL {lik['nll_nats']:.3f} +- {lik['nll_se']:.3f}, true "
-              f"{fmt(lik['nll_true_nats'] or float('nan'))}, {lik['seconds']:.2f}s", flush=True)
-    return {"cells": cells, "skipped": skipped, "best": best, "likelihood": lik}
+            best[name] = {"budget": b, **c, "seconds_10k": res.seconds, "cpu_seconds_10k": time.process_time() - cpu}
+    return {"cells": cells, "skipped": skipped, "best": best}
+
+
+def likelihood(run, label, points):
+    lik = run_likelihood(run, run.dataset.test[:points], seed=0)
+    print(f"{label:24s} likelihood: model NLL {lik['nll_nats']:.3f} +- {lik['nll_se']:.3f}, true "
+          f"{fmt(lik['nll_true_nats'] or float('nan'))}, {lik['seconds']:.2f}s", flush=True)
+    return lik
 
 
 def quality_table(label, r, budgets, n):
@@ -147,6 +158,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="gmm only, 300 training steps, NFE 5 and 10, 500 samples; "
                                                          "prints the section instead of writing BENCHMARKS.md")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--regime", choices=list(REGIMES), default="fresh",
+                    help="training data of the models behind the sampler tables (the likelihood table has both)")
     ap.add_argument("--json", default=None, help="also dump raw results here")
     a = ap.parse_args()
     if a.threads:
@@ -156,54 +169,71 @@ def main():
         datasets, budgets, n, n_10k, lik_points, train_steps = ["gmm"], [5, 10], 500, 1000, 100, 300
     runs = Path(a.runs) if a.runs else Path(tempfile.mkdtemp(prefix="difflab-bench-samplers-"))
     runs.mkdir(parents=True, exist_ok=True)
-    started = time.time()
-    results, sections, trained = {}, [], []
+    started, start_load = time.time(), os.getloadavg()[0]
+    results, sections, trained, likelihoods = {}, [], [], {}
+
+    def model(data, method, regime):
+        run, new = get_run(data, method, runs, train_steps, regime)
+        trained.append(f"{data}/{method}/{regime}: {'trained' if new else 'reused'}, {run.config.steps} steps, "
+                       f"{run.train_seconds:.0f} s")
+        return run, f"{data} / {method.upper()} ({run.process.name.upper()})"
+
     for data in datasets:
         for method in METHODS:
-            run, fresh = get_run(data, method, runs, train_steps)
-            label = f"{data} / {method.upper()} ({run.process.name.upper()})"
-            trained.append(f"{data}/{method}: {'trained' if fresh else 'reused'}, {run.config.steps} steps, "
-                           f"{run.train_seconds:.0f} s")
-            r = bench_run(run, label, budgets, n, eval_seed=2, n_10k=n_10k, lik_points=lik_points)
+            run, label = model(data, method, a.regime)
+            r = bench_run(run, label, budgets, n, eval_seed=2, n_10k=n_10k)
             results[label] = r
             sections += quality_table(label, r, budgets, n)
+    for data in [d for d in datasets if d in LIKELIHOOD_DATASETS]:
+        for method in METHODS:
+            for regime in REGIMES:
+                run, label = model(data, method, regime)
+                likelihoods[label, regime] = likelihood(run, f"{label} {regime}", lik_points)
 
     command = "python benchmarks/bench_samplers.py" + (" --quick" if a.quick else "") + \
-        (f" --runs {a.runs}" if a.runs else "") + (f" --threads {a.threads}" if a.threads else "")
+        (f" --runs {a.runs}" if a.runs else "") + (f" --threads {a.threads}" if a.threads else "") + \
+        (f" --regime {a.regime}" if a.regime != "fresh" else "")
     lines = ["## Samplers: quality per NFE, and exact likelihood (few-step samplers issue)", "",
              f"Machine: {machine()}.  ",
-             f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {(time.time() - started) / 60:.1f} min).  ",
+             f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {(time.time() - started) / 60:.1f} min; "
+             f"{load_note(start_load)}).  ",
              "Models (seed 0, default settings): " + "; ".join(trained) + ".", "",
+             f"The sampler tables use the models trained on the **{a.regime}** regime ("
+             + ("every batch drawn fresh from the truth, `fresh_data=true`, so a finite training set does not cap "
+                "the quality every sampler is judged by" if a.regime == "fresh" else
+                "the 2000-point training split of the 2D study") + "); the likelihood table has both regimes.", "",
              "Each sampler runs on its default grid (`samplers/times.py`: the process's levels for ddpm, ddim, "
              "langevin and pc; Karras et al. rho = 7 noise ratios for euler, heun and dpm-solver) with the largest "
              "number of steps whose NFE, counted per sample with the final denoising step, fits the budget; "
              "the run's own sampler options where the sampler is the run's default (DSM: Langevin 5 steps/level).", ""]
     lines += sections
     lines += [f"### Best setting per sampler (lowest energy distance) and time for {n_10k:,} samples", "",
+              "Wall seconds, and in brackets the process's CPU seconds (with one torch thread, the wall time on an "
+              "otherwise idle core).", "",
               "| model | " + " | ".join(SAMPLERS) + " |", "|---|" + "---|" * len(SAMPLERS)]
     for label, r in results.items():
         row = []
         for name in SAMPLERS:
             b = r["best"].get(name)
-            row.append("n/a" if b is None else f"NFE {b['nfe']}: {fmt(b['energy'])}, {b['seconds_10k']:.2f} s")
+            row.append("n/a" if b is None else f"NFE {b['nfe']}: {fmt(b['energy'])}, {b['seconds_10k']:.2f} s ({b['cpu_seconds_10k']:.2f})")
         lines.append(f"| {label} | " + " | ".join(row) + " |")
     lines += ["", "### Model NLL by the probability-flow ODE vs the true NLL (test points, nats per point)", "",
               f"{lik_points} test points, exact divergence, 64 RK4 steps in log noise ratio, from t_min = 1/T (VP) "
               "or sigma_min (VE); model - true estimates KL(truth || model).", "",
-              "| model | model NLL | true NLL | model - true | bits/dim | seconds |", "|---|---|---|---|---|---|"]
-    for label, r in results.items():
-        lk = r["likelihood"]
-        if lk is not None:
-            true = "n/a" if lk["nll_true_nats"] is None else f"{lk['nll_true_nats']:.3f} +- {lk['nll_true_se']:.3f}"
-            gap = "n/a" if lk["kl_nats"] is None else f"{lk['kl_nats']:.3f} +- {lk['kl_se']:.3f}"
-            lines.append(f"| {label} | {lk['nll_nats']:.3f} +- {lk['nll_se']:.3f} | {true} | {gap} | "
-                         f"{lk['bits_per_dim']:.3f} | {lk['seconds']:.2f} |")
+              "| model | training data | model NLL | true NLL | model - true | bits/dim | seconds |",
+              "|---|---|---|---|---|---|---|"]
+    for (label, regime), lk in likelihoods.items():
+        true = "n/a" if lk["nll_true_nats"] is None else f"{lk['nll_true_nats']:.3f} +- {lk['nll_true_se']:.3f}"
+        gap = "n/a" if lk["kl_nats"] is None else f"{lk['kl_nats']:.3f} +- {lk['kl_se']:.3f}"
+        lines.append(f"| {label} | {regime} | {lk['nll_nats']:.3f} +- {lk['nll_se']:.3f} | {true} | {gap} | "
+                     f"{lk['bits_per_dim']:.3f} | {lk['seconds']:.2f} |")
     skipped = [s for r in results.values() for s in r["skipped"]]
     lines += ["", "Skipped (cannot run within the budget): " + ("; ".join(skipped) if skipped else "none") + "."]
     body = "\n".join(lines)
     if a.json:
         raw = {label: {"cells": {f"{s}@{b}": c for (s, b), c in r["cells"].items()}, "best": r["best"],
-                       "likelihood": r["likelihood"], "skipped": r["skipped"]} for label, r in results.items()}
+                       "skipped": r["skipped"]} for label, r in results.items()}
+        raw["likelihood"] = {f"{label} [{regime}]": lk for (label, regime), lk in likelihoods.items()}
         Path(a.json).write_text(json.dumps(raw, indent=1))
     if a.quick:
         out = write_section("samplers", body, path=runs / "BENCHMARKS-quick.md")
