@@ -78,3 +78,43 @@ def test_log_snr_time_sampling_spreads_draws_evenly_in_log_noise_level():
 def test_a_variance_preserving_process_gets_no_wrapper():
     vp = make_process({"name": "vp"})
     assert isinstance(build_network(make_config(method="ddpm"), (2,), vp), MLP)
+
+
+class Zero(torch.nn.Module):
+    def forward(self, x, t):
+        return torch.zeros_like(x)
+
+
+def test_gaussian_skip_alone_is_the_exact_eps_of_white_data():
+    from difflab.nets.skip import GaussianSkip
+
+    # x0 ~ N(0, I): E[eps | x_t] = sigma / (alpha^2 + sigma^2) x_t, for VP and VE alike
+    for proc in (make_process({"name": "vp"}),
+                 make_process({"name": "ve", "sigma_min": 0.01, "sigma_max": 10.0, "n_levels": 10})):
+        g = torch.Generator().manual_seed(0)
+        x0, eps = torch.randn(20000, 3, generator=g), torch.randn(20000, 3, generator=g)
+        t = torch.full((20000,), 0.7)                                   # sigma near 1 for both
+        xt = proc.marginal(x0, t, eps)
+        eps_hat = GaussianSkip(Zero(), proc)(xt, t)
+        slope = float((eps_hat * eps).sum() / (eps_hat * eps_hat).sum())   # least squares eps ~ c eps_hat
+        assert abs(slope - 1) < 0.03
+        a, s = float(proc.alpha(torch.tensor(1.0))), float(proc.sigma(torch.tensor(1.0)))
+        x = torch.randn(4, 3)
+        assert torch.allclose(GaussianSkip(Zero(), proc)(x, torch.ones(4)), s / (a * a + s * s) * x, atol=1e-6)
+
+
+def test_build_network_adds_the_gaussian_skip_only_when_asked():
+    import pytest
+
+    from difflab.errors import DifflabError
+    from difflab.nets.skip import GaussianSkip
+
+    vp = make_process({"name": "vp"})
+    net = build_network(make_config(method="ddpm", sets=["network.gaussian_skip=true"]), (4,), vp)
+    assert isinstance(net, GaussianSkip) and isinstance(net.net, MLP) and net.data_shape == (4,)
+    ve = make_process({"name": "ve", "sigma_min": 0.01, "sigma_max": 10.0, "n_levels": 10})
+    both = build_network(make_config(method="dsm", sets=["network.gaussian_skip=true"]), (4,), ve)
+    assert isinstance(both, GaussianSkip) and isinstance(both.net, InputScaled)
+    assert isinstance(build_network(make_config(method="ddpm"), (4,), vp), MLP)
+    with pytest.raises(DifflabError, match="gaussian_skip"):
+        build_network(make_config(method="ddpm", sets=["network.gaussian_skip=maybe"]), (4,), vp)

@@ -8,6 +8,7 @@ from .data import get_dataset
 from .errors import DifflabError
 from .nets import make_network
 from .nets.scaling import InputScaled
+from .nets.skip import GaussianSkip
 from .processes import make_process, sigma_max_from_data
 
 
@@ -36,9 +37,14 @@ def build_network(cfg: Config, data_shape, process=None, *, n_classes: int | Non
     """The eps network. A class-conditional run gets `n_classes` (the dataset's) for its network.
     With `network.input_scaling` (on unless set false) and a process, the network is wrapped so
     it sees unit-variance inputs at every noise level (see nets/scaling.py); a variance-preserving
-    process needs no wrapper, so none is added to its hot path."""
+    process needs no wrapper, so none is added to its hot path. With `network.gaussian_skip` (off
+    unless set true) the network learns only a correction to the exact eps of N(0, I) data (see
+    nets/skip.py); high-dimensional vectors need it when the MLP is not wider than the data."""
     net_cfg = dict(cfg.network)
     scaled = net_cfg.pop("input_scaling", True)
+    skip = net_cfg.pop("gaussian_skip", False)
+    if not isinstance(skip, bool):
+        raise DifflabError(f"network.gaussian_skip must be true or false, got {skip!r}")
     if cfg.class_conditional:
         if not n_classes:
             raise DifflabError(f"class_conditional needs labelled data; dataset {cfg.data!r} has no class labels")
@@ -47,9 +53,13 @@ def build_network(cfg: Config, data_shape, process=None, *, n_classes: int | Non
                                f"not {net_cfg.get('name')!r}")
         net_cfg["n_classes"] = int(n_classes)
     net = make_network(net_cfg, data_shape)
-    if not scaled or process is None or process.variance_preserving:   # VP inputs have unit variance already
-        return net
-    return InputScaled(net, process)
+    if scaled and process is not None and not process.variance_preserving:   # VP inputs have unit variance already
+        net = InputScaled(net, process)
+    if skip:
+        if process is None:
+            raise DifflabError("network.gaussian_skip needs the noise process")
+        net = GaussianSkip(net, process)
+    return net
 
 
 def dataset_labels(ds):
