@@ -1,0 +1,4 @@
+"""`python -m difflab` is the `difflab` command."""
+from .cli import main
+
+raise SystemExit(main())
