@@ -12,7 +12,7 @@ reverse process, beside simply rounding the noisy board. Writes the `games` sect
 BENCHMARKS.md and benchmarks/figures/games.png (generated boards with illegal ones framed red,
 and move counts against the truth).
 
-    python benchmarks/bench_games.py            # full: about 6-8 minutes on 2 cores
+    python benchmarks/bench_games.py            # full: about 13 minutes on 1 thread of a busy machine
     python benchmarks/bench_games.py --quick    # about a minute: tiny runs and counts; prints only
 """
 from __future__ import annotations
