@@ -1,7 +1,8 @@
 """Issue 5's game-state targets: tic-tac-toe and Connect Four positions from the presets
 configs/tictactoe.yaml and configs/connect4.yaml, trained on this machine, then measured.
 
-For each game: training time; samples from the preset's sampler decoded by rounding, with their
+For each game: training time; samples from the preset's sampler decoded to integer boards (by
+rounding, or by the largest channel for a one-hot preset; nothing is filtered), with their
 legal share (target for tic-tac-toe: at least 95%), the share of each broken rule, the share of
 legal boards that are new (not in the training set) beside the truth's own share at the same
 size, the distinct share, and the move-count distance (total variation) beside its floor (two
@@ -11,7 +12,7 @@ reverse process, beside simply rounding the noisy board. Writes the `games` sect
 BENCHMARKS.md and benchmarks/figures/games.png (generated boards with illegal ones framed red,
 and move counts against the truth).
 
-    python benchmarks/bench_games.py            # full: about 6-8 minutes on 2 cores
+    python benchmarks/bench_games.py            # full: about 13 minutes on 1 thread of a busy machine
     python benchmarks/bench_games.py --quick    # about a minute: tiny runs and counts; prints only
 """
 from __future__ import annotations
@@ -112,6 +113,7 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny runs and counts; print only")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--figure", default=None, help="with --quick: also draw the figure to this PNG")
+    parser.add_argument("--note", default="", help="a sentence added under the table (e.g. how busy the machine was)")
     a = parser.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -128,10 +130,12 @@ def main(argv=None) -> None:
             return
     body = ("## Game states (issue 5)\n\n"
             f"`python benchmarks/bench_games.py` on {machine()}. Presets `configs/tictactoe.yaml` and "
-            "`configs/connect4.yaml`; samples decoded by rounding each cell to -1, 0 or 1. Legal = reachable in "
+            "`configs/connect4.yaml`; every sample decoded to an integer board (rounding each value to -1, 0 or 1, or "
+            "the largest of a one-hot cell's three channels, as the preset's encoding says), none filtered. Legal = reachable in "
             "play (see `difflab.games`); new = legal and not in the training set, beside the same share for "
             "truth samples of the same size; move-count TV beside two truth draws of the same size "
-            f"({settings['n_pairs']} pairs).\n\n" + text + "\n\n![generated boards and move counts](benchmarks/figures/games.png)\n")
+            f"({settings['n_pairs']} pairs).\n\n" + text + "\n\n![generated boards and move counts](benchmarks/figures/games.png)\n"
+            + (f"\n{a.note}\n" if a.note else ""))
     print(f"wrote {write_section('games', body)}")
 
 

@@ -12,7 +12,7 @@ from difflab.cli import main
 from difflab.data import get_dataset
 from difflab.errors import DifflabError
 from difflab.games import connect4, tictactoe
-from difflab.games.boards import decode, encode, move_counts, validate_boards
+from difflab.games.boards import decode, encode, encoding_of, move_counts, validate_boards
 from difflab.games.metrics import evaluate_boards, reconstruction, tv_distance
 
 X, O, _ = 1, -1, 0
@@ -230,6 +230,44 @@ def test_decode_rounds_to_the_nearest_value_and_round_trips():
     assert np.array_equal(decode(encode(p) + 0.3 * np.random.default_rng(0).uniform(-1, 1, p.shape)), p)
 
 
+def test_onehot_encoding_round_trips_and_decodes_by_the_largest_channel():
+    p = tictactoe.positions()
+    x = encode(p, "onehot")
+    assert x.shape == (5478, 9, 3) and x.dtype == np.float32 and set(np.unique(x)) == {-1.0, 1.0}
+    assert (x == 1).sum(axis=2).tolist() == np.ones((5478, 9)).tolist()      # one channel on per cell
+    assert encode([[0, 1, -1]], "onehot").tolist() == [[[1, -1, -1], [-1, 1, -1], [-1, -1, 1]]]  # empty, X, O
+    assert np.array_equal(decode(x), p) and decode(x).dtype == np.int8
+    noise = 0.9 * np.random.default_rng(0).uniform(-1, 1, x.shape)        # the largest channel stays the same
+    assert np.array_equal(decode(x + noise), p)
+    assert decode(np.array([[[0.1, 0.3, 0.2], [-2.0, -3.0, -1.0]]])).tolist() == [[1, -1]]
+    assert encoding_of((9,)) == "value" and encoding_of((42, 3)) == "onehot"
+    with pytest.raises(DifflabError, match="unknown board encoding 'bits'; valid names: onehot, value"):
+        encode(p, "bits")
+    with pytest.raises(DifflabError, match=r"\(cells,\) or \(cells, 3\)"):
+        encoding_of((9, 4))
+    with pytest.raises(DifflabError, match="shape"):
+        decode(np.zeros((2, 9, 4)))
+    with pytest.raises(DifflabError, match="NaN"):
+        decode(np.full((1, 9, 3), np.nan))
+
+
+@pytest.mark.parametrize("name", ["tictactoe", "connect4"])
+def test_datasets_take_an_encoding_and_refuse_an_unknown_one(name):
+    kw = {"n_train": 200, "n_test": 50} if name == "connect4" else {}
+    value, onehot = get_dataset(name, **kw), get_dataset(name, encoding="onehot", **kw)
+    cells = value.shape[0]
+    assert onehot.shape == (cells, 3) and onehot.train.dtype == np.float32
+    assert np.array_equal(decode(onehot.train), decode(value.train))          # same boards, same split
+    assert np.array_equal(decode(onehot.sample(20, np.random.default_rng(3))),
+                          decode(value.sample(20, np.random.default_rng(3))))
+    assert onehot.info()["encoding"] == "onehot" and value.info()["encoding"] == "value"
+    assert onehot.normaliser.scale.shape == (cells, 3)
+    with pytest.raises(DifflabError, match="unknown board encoding 'bits'; valid names: onehot, value"):
+        get_dataset(name, encoding="bits", **kw)
+    with pytest.raises(DifflabError, match="unknown board encoding"):
+        get_dataset(name, encoding=None, **kw)
+
+
 @pytest.mark.parametrize("bad, message", [
     (np.zeros((4, 8)), r"shape \(N, 9\)"),
     (np.zeros((2, 3, 4)), r"shape \(N, 9\)"),
@@ -269,6 +307,18 @@ def test_metrics_on_known_cases():
     assert tv_distance(np.array([1, 1]), np.array([2, 2]), 9) == 1.0
     with pytest.raises(DifflabError, match="floors were computed for 10"):
         evaluate_boards(truth, ds, rng, floors={"n": 10})
+
+
+def test_metrics_of_a_onehot_dataset_take_integer_boards():
+    ds = get_dataset("tictactoe", encoding="onehot")
+    rng = np.random.default_rng(0)
+    r = evaluate_boards(decode(ds.sample(300, rng)), ds, rng)
+    assert r["legal_share"] == 1.0 and 0.1 < r["new_share"] < 0.3
+    assert evaluate_boards(decode(ds.train[:100]), ds, rng)["new_share"] == 0.0
+    clean = ds.test[:20]
+    noisy = clean + 0.8 * rng.standard_normal(clean.shape).astype(np.float32)
+    rec = reconstruction(clean, noisy, decode(clean))                      # encoded or decoded arguments
+    assert rec["restored"] == {"boards": 1.0, "cells": 1.0} and rec["rounded_noisy"]["cells"] < 1.0
 
 
 def test_reconstruction_accuracy():
@@ -319,3 +369,23 @@ def test_tictactoe_end_to_end(tmp_path, capsys):
     np.save(bad, np.zeros((3, 42)))
     assert cli("evaluate", run, "--samples", bad) == 2
     assert "shape" in capsys.readouterr().err
+
+
+def test_tictactoe_onehot_end_to_end(tmp_path, capsys):
+    run = tmp_path / "ttt1h"
+    assert cli("train", "tictactoe", "--out", run, "--steps", 20, "--seed", 1, "--set", "data_options.encoding=onehot",
+               *TINY) == 0
+    out = tmp_path / "boards.npy"
+    assert cli("sample", run, "--n", 32, "--steps", 10, "--out", out, "--seed", 1) == 0
+    x = np.load(out)
+    assert x.shape == (32, 9) and np.issubdtype(x.dtype, np.integer) and np.isin(x, (-1, 0, 1)).all()
+    assert cli("evaluate", run, "--samples", out) == 0
+    assert json.loads((run / "metrics.json").read_text())["n"] == 32
+    clean = tmp_path / "clean.npy"
+    np.save(clean, tictactoe.positions()[100:110])
+    assert cli("denoise", run, "--input", clean, "--sigma", 0.3, "--out", tmp_path / "restored.npy") == 0
+    assert "boards restored exactly" in capsys.readouterr().out
+    assert np.load(tmp_path / "restored.npy").shape == (10, 9)
+    np.save(out, np.zeros((3, 9, 3)))                        # encoded boards are not samples
+    assert cli("evaluate", run, "--samples", out) == 2
+    assert "shape (N, 9)" in capsys.readouterr().err

@@ -7,6 +7,7 @@ subclasses `Modality`, overrides what differs and is registered with `@register_
 in a module of `difflab.modalities` named in `_MODULES` (imported on first use):
 
     finish(run, samples)          raw samples -> what the user gets (e.g. boards rounded to ints)
+    sample_shape(run)             the shape of one finished sample (default: the run's data shape)
     extra_outputs(out)            files that `difflab sample --out out.npy` writes beside the .npy
     write_outputs(run, samples, out, labels)   writes them (WAV files, board pictures); returns paths
     plot_samples(run, samples, prefix)         the pictures of `sample --plot` (None: the default)
@@ -36,6 +37,9 @@ class Modality:
 
     def finish(self, run, samples: np.ndarray) -> np.ndarray:
         return samples
+
+    def sample_shape(self, run) -> tuple:
+        return tuple(run.shape)
 
     def extra_outputs(self, out: Path) -> list[Path]:
         return []

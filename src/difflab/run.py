@@ -160,8 +160,9 @@ class Run:
         from .eval import evaluate_samples
 
         samples = np.asarray(samples)
-        if samples.shape[1:] != self.shape:
-            raise DifflabError(f"samples have shape {samples.shape}; this run's data has shape (N, {', '.join(map(str, self.shape))})")
+        shape = modality(self.kind).sample_shape(self)      # what `sample` returns (boards: decoded)
+        if samples.shape[1:] != shape:
+            raise DifflabError(f"samples have shape {samples.shape}; this run's samples have shape (N, {', '.join(map(str, shape))})")
         if self.dataset.kind == "image":      # classifier-feature metrics (eval/images.py); floors from image_reference_floors
             from .eval.images import evaluate_images
 

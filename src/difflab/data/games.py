@@ -3,10 +3,14 @@
 
 Each board is a float32 vector with values -1, 0, 1 (1 = first player, -1 = second, 0 = empty),
 row-major: (N, 9) for tic-tac-toe, (N, 42) for Connect Four (6 rows of 7, top row first). The
-normaliser divides every cell by one number, the option `scale` (1 by default: the identity, as
-the values already spread about 1); one scale for all cells keeps `difflab denoise --sigma` in
-board units, and scale < 1 spreads the three values apart relative to the noise.
-`kind = "board"` selects the board modality (decoding by rounding, legality metrics, pictures).
+option `encoding` chooses what the model sees (see `difflab.games.boards`): "value" (default) the
+board itself, (N, cells); "onehot" three channels per cell in {-1, 1}, (N, cells, 3), decoded by
+the largest channel. Either way `difflab sample` writes integer boards (N, cells), and `train`,
+`test` and `sample` hold the encoded boards (what the model is trained on).
+The normaliser divides every value by one number, the option `scale` (1 by default: the identity,
+as the values already spread about 1); one scale for all cells keeps `difflab denoise --sigma` in
+board units, and scale < 1 spreads the values apart relative to the noise.
+`kind = "board"` selects the board modality (decoding, legality metrics, pictures).
 
 The truth:
 
@@ -26,6 +30,7 @@ import numpy as np
 
 from ..errors import DifflabError
 from ..games import connect4, tictactoe
+from ..games.boards import check_encoding, decode, encode
 from .base import Dataset, Normaliser
 from .registry import register
 
@@ -36,15 +41,20 @@ class BoardDataset(Dataset):
     kind = "board"
     has_truth = True
     game: str = ""
+    encoding: str = "value"
 
     def info(self) -> dict:
-        return {**super().info(), "game": self.game}
+        return {**super().info(), "game": self.game, "encoding": self.encoding}
+
+    def encode(self, boards) -> np.ndarray:
+        """Integer boards (N, cells) -> what the model sees (this dataset's encoding), float32."""
+        return encode(boards, self.encoding)
 
     def plot(self, ax, x: np.ndarray, **kw):
-        """A grid of the first boards of x (at most 16)."""
+        """A grid of the first boards of x (at most 16), encoded or decoded."""
         from ..viz.boards import draw_boards
 
-        return draw_boards(ax, x, self.game, **kw)
+        return draw_boards(ax, decode(x), self.game, **kw)
 
 
 def _integer(name, value, minimum):
@@ -60,8 +70,8 @@ def _scale(value) -> float:
     raise DifflabError(f"option scale must be a positive number, got {value!r}")
 
 
-def _normaliser(n_cells: int, scale) -> Normaliser:
-    return Normaliser(np.zeros(n_cells), np.full(n_cells, _scale(scale)))
+def _normaliser(shape: tuple, scale) -> Normaliser:
+    return Normaliser(np.zeros(shape), np.full(shape, _scale(scale)))
 
 
 def _share(name, value, low_open=False):
@@ -75,9 +85,10 @@ class TicTacToeDataset(BoardDataset):
     name = "tictactoe"
     game = "tictactoe"
 
-    def __init__(self, n_train=None, n_test=None, seed=0, test_share=0.2, scale=1.0):
+    def __init__(self, n_train=None, n_test=None, seed=0, test_share=0.2, scale=1.0, encoding="value"):
         seed = _integer("seed", seed, 0)
-        self.positions = tictactoe.positions().astype(np.float32)            # (5478, 9)
+        self.encoding = check_encoding(encoding)
+        self.positions = self.encode(tictactoe.positions())            # (5478, 9) or (5478, 9, 3)
         total = len(self.positions)
         if n_test is None:
             n_test = int(round(_share("test_share", test_share, low_open=True) * total))
@@ -88,12 +99,13 @@ class TicTacToeDataset(BoardDataset):
         order = np.random.default_rng(seed).permutation(total)
         self.test = self.positions[order[:n_test]]
         self.train = self.positions[order[n_test:n_test + n_train]]
-        self.normaliser = _normaliser(tictactoe.N_CELLS, scale)
+        self.normaliser = _normaliser(self.shape, scale)
         self.description = (f"tic-tac-toe: the {total} positions reachable in play (X = 1 first, O = -1), "
-                            f"a seeded {len(self.train)}/{len(self.test)} split; truth uniform over all")
+                            f"a seeded {len(self.train)}/{len(self.test)} split; truth uniform over all"
+                            + (", one-hot cells" if self.encoding == "onehot" else ""))
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """n positions drawn uniformly (with replacement) from all 5,478, (n, 9) float32."""
+        """n positions drawn uniformly (with replacement) from all 5,478, encoded, float32."""
         return self.positions[rng.integers(0, len(self.positions), size=int(n))]
 
 
@@ -101,7 +113,8 @@ class ConnectFourDataset(BoardDataset):
     name = "connect4"
     game = "connect4"
 
-    def __init__(self, n_train=None, n_test=None, seed=0, greedy_share=0.5, scale=1.0):
+    def __init__(self, n_train=None, n_test=None, seed=0, greedy_share=0.5, scale=1.0, encoding="value"):
+        self.encoding = check_encoding(encoding)
         n_train = 10000 if n_train is None else _integer("n_train", n_train, 1)
         n_test = 2000 if n_test is None else _integer("n_test", n_test, 1)
         seed = _integer("seed", seed, 0)
@@ -109,22 +122,25 @@ class ConnectFourDataset(BoardDataset):
         train_rng, test_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
         self.train = self.sample(n_train, train_rng)
         self.test = self.sample(n_test, test_rng)
-        self.normaliser = _normaliser(connect4.N_CELLS, scale)
+        self.normaliser = _normaliser(self.shape, scale)
         self.description = (f"Connect Four: one position per game (6x7, top row first, red = 1 first), "
-                            f"{self.greedy_share:g} of games greedy vs greedy, the rest random vs random")
+                            f"{self.greedy_share:g} of games greedy vs greedy, the rest random vs random"
+                            + (", one-hot cells" if self.encoding == "onehot" else ""))
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """n positions from n fresh games, (n, 42) float32."""
-        return connect4.generate_positions(int(n), rng, self.greedy_share).astype(np.float32)
+        """n positions from n fresh games, encoded, float32."""
+        return self.encode(connect4.generate_positions(int(n), rng, self.greedy_share))
 
 
 @register("tictactoe", "tic-tac-toe positions reachable in play (5,478), as 9 values in {-1, 0, 1}")
-def tictactoe_dataset(n_train=None, n_test=None, seed=0, *, test_share=0.2, scale=1.0) -> Dataset:
-    """All reachable tic-tac-toe positions, a seeded train/test split (test_share 0.2)."""
-    return TicTacToeDataset(n_train, n_test, seed, test_share, scale)
+def tictactoe_dataset(n_train=None, n_test=None, seed=0, *, test_share=0.2, scale=1.0, encoding="value") -> Dataset:
+    """All reachable tic-tac-toe positions, a seeded train/test split (test_share 0.2);
+    encoding "value" (9 numbers) or "onehot" (9 cells x 3 channels)."""
+    return TicTacToeDataset(n_train, n_test, seed, test_share, scale, encoding)
 
 
 @register("connect4", "Connect Four positions from random and greedy games, as 42 values in {-1, 0, 1}")
-def connect4_dataset(n_train=None, n_test=None, seed=0, *, greedy_share=0.5, scale=1.0) -> Dataset:
-    """Connect Four positions (10,000 / 2,000 by default), one per seeded game."""
-    return ConnectFourDataset(n_train, n_test, seed, greedy_share, scale)
+def connect4_dataset(n_train=None, n_test=None, seed=0, *, greedy_share=0.5, scale=1.0, encoding="value") -> Dataset:
+    """Connect Four positions (10,000 / 2,000 by default), one per seeded game;
+    encoding "value" (42 numbers) or "onehot" (42 cells x 3 channels)."""
+    return ConnectFourDataset(n_train, n_test, seed, greedy_share, scale, encoding)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import DifflabError
 from ..eval.floor import noise_floor
-from .boards import move_counts, validate_boards
+from .boards import decode, move_counts, validate_boards
 from .spec import Game, game_for_cells
 
 
@@ -44,14 +44,18 @@ def distinct_share(boards) -> float:
 
 
 def _truth(dataset, n, rng):
-    return np.rint(dataset.sample(n, rng)).astype(np.int8)
+    return decode(dataset.sample(n, rng))
+
+
+def _train_keys(dataset) -> set:
+    return set(_keys(decode(dataset.train)))
 
 
 def board_floors(dataset, n: int, rng: np.random.Generator, n_pairs: int = 10) -> dict:
     """The truth's own figures at sample size n: the move-count TV between two truth draws
     (median, p95, values), and the new and distinct shares of truth draws (median, p95)."""
-    game = game_for_cells(dataset.dim)
-    train_keys = set(_keys(np.rint(dataset.train)))
+    game = game_for_cells(dataset.shape[0])
+    train_keys = _train_keys(dataset)
     tv = noise_floor(lambda a, b, _: tv_distance(move_counts(a), move_counts(b), game.n_cells),
                      lambda r: _truth(dataset, n, r), lambda r: _truth(dataset, n, r), rng, n_pairs)
     draws = [_truth(dataset, n, rng) for _ in range(n_pairs)]
@@ -63,8 +67,9 @@ def board_floors(dataset, n: int, rng: np.random.Generator, n_pairs: int = 10) -
 
 
 def evaluate_boards(samples, dataset, rng: np.random.Generator, n_pairs: int = 10, floors: dict | None = None) -> dict:
-    """All figures of generated boards `samples` (N, cells), integer values in {-1, 0, 1}."""
-    game: Game = game_for_cells(dataset.dim)
+    """All figures of generated boards `samples` (N, cells), integer values in {-1, 0, 1}
+    (decoded, whatever the dataset's encoding)."""
+    game: Game = game_for_cells(dataset.shape[0])
     b = validate_boards(samples, game.n_cells, "samples")
     n = len(b)
     if floors is None:
@@ -73,7 +78,7 @@ def evaluate_boards(samples, dataset, rng: np.random.Generator, n_pairs: int = 1
         raise DifflabError(f"the floors were computed for {floors.get('n')} boards, the samples are {n}")
     reason = game.check(b)
     legal = reason == 0
-    train_keys = set(_keys(np.rint(dataset.train)))
+    train_keys = _train_keys(dataset)
     counts, truth_counts = move_counts(b), move_counts(_truth(dataset, n, rng))
     return {
         "kind": "board",
@@ -107,10 +112,9 @@ def format_board_metrics(r: dict) -> str:
 
 def reconstruction(clean, noisy, restored) -> dict:
     """Reconstruction accuracy of noisy boards: the share of boards and of cells restored exactly,
-    beside the same shares for the noisy boards simply rounded (the baseline a model must beat)."""
-    from .boards import decode
-
-    clean = np.rint(np.asarray(clean)).astype(np.int8)
+    beside the same shares for the noisy boards simply decoded (rounded, or the largest one-hot
+    channel: the baseline a model must beat). Each argument may be encoded or decoded."""
+    clean = decode(clean)
     out = {}
     for name, x in (("restored", decode(restored)), ("rounded_noisy", decode(noisy))):
         same = x == clean

@@ -3,7 +3,9 @@ measured by legality, novelty and move counts, and restored from noise.
 
 `difflab sample` saves int8 boards, one row per board in row-major order (top row first), 1 for
 the first player, -1 for the second, 0 for empty: (N, 9) for tic-tac-toe, (N, 42) for Connect
-Four. The game is known from the number of cells.
+Four, whatever the encoding the model saw. The game is known from the number of cells (the first
+axis of one sample), the encoding from the sample's shape: (cells,) values or (cells, 3) one-hot
+channels (`difflab.games.boards`).
 """
 from __future__ import annotations
 
@@ -12,14 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DifflabError
-from ..games.boards import decode, move_counts, validate_boards
+from ..games.boards import decode, encode, encoding_of, move_counts, validate_boards
 from ..games.metrics import evaluate_boards, format_board_metrics, reconstruction
 from ..games.spec import game_for_cells
 from ..modality import Modality, register_modality
 
 
 def _game(run):
-    return game_for_cells(int(np.prod(run.shape)))
+    return game_for_cells(int(run.shape[0]))
 
 
 @register_modality
@@ -28,8 +30,13 @@ class BoardModality(Modality):
     data_range = (-1.0, 1.0)      # raw range of every cell: the box x0 clipping should use (clip=True)
 
     def finish(self, run, samples: np.ndarray) -> np.ndarray:
-        """Float vectors -> int8 boards, each value rounded to the nearest of -1, 0, 1."""
+        """Model output -> int8 boards (N, cells): values rounded to the nearest of -1, 0, 1, or
+        one-hot cells to their largest channel."""
         return decode(samples)
+
+    def sample_shape(self, run) -> tuple:
+        """(cells,): samples are integer boards whatever the encoding."""
+        return (int(run.shape[0]),)
 
     def extra_outputs(self, out: Path) -> list[Path]:
         out = Path(out)
@@ -55,7 +62,7 @@ class BoardModality(Modality):
         b = decode(samples)
         name = f"{ds.name} / {run.config.method}"
         truth = ds.sample(max(len(b), 2000), np.random.default_rng(0))
-        return [plot_boards_vs_reference(b, ds.test, f"{prefix}_vs_test.png", f"{name}: generated beside real boards",
+        return [plot_boards_vs_reference(b, decode(ds.test), f"{prefix}_vs_test.png", f"{name}: generated beside real boards",
                                          game.name, illegal=~game.legal(b)),
                 plot_move_counts(move_counts(b), move_counts(decode(truth)), f"{prefix}_moves.png",
                                  f"{name}: moves played, samples vs truth", game.n_cells)]
@@ -67,7 +74,8 @@ class BoardModality(Modality):
         return format_board_metrics(result) if result.get("kind") == "board" else None
 
     def read_input(self, path, run) -> np.ndarray:
-        """Boards to denoise: an .npy (never unpickled) or a comma-separated .csv, one board per row."""
+        """Boards to denoise: an .npy (never unpickled) or a comma-separated .csv, one board per row;
+        returned in the run's encoding (the noise is added to what the model sees)."""
         path = Path(path)
         if not path.is_file():
             raise DifflabError(f"boards file not found: {path}")
@@ -80,7 +88,7 @@ class BoardModality(Modality):
                 raise DifflabError(f"{path}: expected boards in a .npy or .csv file")
         except ValueError as e:
             raise DifflabError(f"cannot read boards from {path}: {e}") from None
-        return validate_boards(x, _game(run).n_cells, str(path)).astype(np.float32)
+        return encode(validate_boards(x, _game(run).n_cells, str(path)), encoding_of(run.shape))
 
     def denoise_report(self, clean, noisy, restored) -> str:
         r = reconstruction(clean, noisy, restored)
