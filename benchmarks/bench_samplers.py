@@ -203,7 +203,8 @@ def main():
                 "the quality every sampler is judged by" if a.regime == "fresh" else
                 "the 2000-point training split of the 2D study") + "); the likelihood table has both regimes.", "",
              "Each sampler runs on its default grid (`samplers/times.py`: the process's levels for ddpm, ddim, "
-             "langevin and pc; Karras et al. rho = 7 noise ratios for euler, heun and dpm-solver) with the largest "
+             "langevin and pc; Karras et al. rho = 7 noise ratios for euler and heun; noise ratios evenly spaced in log "
+             "(uniform in log-SNR) for dpm-solver) with the largest "
              "number of steps whose NFE, counted per sample with the final denoising step, fits the budget; "
              "the run's own sampler options where the sampler is the run's default (DSM: Langevin 5 steps/level).", ""]
     lines += sections

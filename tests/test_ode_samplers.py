@@ -11,6 +11,7 @@ The solvers end with the Tweedie step x0_hat = m + C (C + s^2 I)^{-1} (y - m) at
 the solver.
 """
 
+import math
 import pytest
 import torch
 
@@ -179,12 +180,26 @@ def test_karras_times(proc_name):
     assert smallest_level_time(proc) == (1 / proc.n_steps if proc_name == "vp" else 0.0)
 
 
+@pytest.mark.parametrize("proc_name", ["vp", "ve"])
+def test_log_grid_is_the_limit_of_karras_spacing(proc_name):
+    proc = PROCESSES[proc_name]
+    ts = karras_times(proc, 10, rho=math.inf)
+    levels = ts[:-1] if proc_name == "vp" else ts
+    log_s = proc.noise_ratio(levels).log()                        # log s is evenly spaced ...
+    assert torch.allclose(log_s.diff(), log_s.diff()[0].expand(len(log_s) - 1), rtol=1e-6)
+    big = karras_times(proc, 10, rho=1e4)                         # ... as Karras's spacing is for large rho
+    assert torch.allclose(proc.noise_ratio(big[:-1]).log(), log_s[:len(big) - 1], atol=1e-2)
+    assert ts[0] == 1.0 and torch.all(ts[1:] < ts[:-1])
+
+
 def test_sampler_times_registry():
     proc = PROCESSES["vp"]
     for name in ("ddpm", "ddim", "langevin", "pc"):
         assert torch.equal(sampler_times(proc, name, 20), proc.default_times(20))
-    for name in ("euler", "heun", "dpm-solver"):
+    for name in ("euler", "heun"):
         assert torch.equal(sampler_times(proc, name, 20), karras_times(proc, 20))
+    assert torch.equal(sampler_times(proc, "dpm-solver", 20), karras_times(proc, 20, rho=math.inf))
+    for name in ("euler", "heun", "dpm-solver"):
         assert len(sampler_times(proc, name, None)) == 51
     assert set(SAMPLERS) >= {"pc", "euler", "heun", "dpm-solver"}
     with pytest.raises(DifflabError, match="dpm-solver"):

@@ -23,7 +23,7 @@ import torch
 
 from .errors import DifflabError, unknown_name
 from .samplers import CountingDenoiser, get_sampler
-from .samplers.times import DEFAULT_ODE_STEPS, GRIDS, karras_times, smallest_level_time, t_from_noise_ratio
+from .samplers.times import is_ode_grid, sampler_times, smallest_level_time, t_from_noise_ratio
 from .utils import batch_times, make_generator
 
 MODES = ("posterior-mean", "reverse")
@@ -59,9 +59,9 @@ def posterior_mean(denoise_fn, process, y_n: torch.Tensor, ratio: float) -> torc
 
 def reverse_times(process, sampler: str, t_start: float, steps: int | None = None) -> torch.Tensor:
     """A decreasing grid from t_start to the end: the process's levels below t_start (thinned to
-    `steps` transitions when given) or, for the ODE solvers, a Karras grid from ratio(t_start)."""
-    if GRIDS.get(sampler, "process") == "karras":
-        ts = karras_times(process, steps or DEFAULT_ODE_STEPS, s_max=float(process.noise_ratio(t_start)))
+    `steps` transitions when given) or, for the ODE solvers, their own grid from ratio(t_start)."""
+    if is_ode_grid(sampler):
+        ts = sampler_times(process, sampler, steps, s_max=float(process.noise_ratio(t_start)))
         ts[0] = t_start
         return ts
     levels = process.default_times(None)
