@@ -120,3 +120,12 @@ def test_fresh_data_needs_a_truth_sampler(tmp_path):
     cfg = make_config({}, ["fresh_data=true"], data=str(pts), method="ddpm")
     with pytest.raises(DifflabError, match="truth sampler"):
         train(cfg, tmp_path / "r", progress=False)
+
+
+def test_training_threads_default_to_one_for_the_mlp():
+    from difflab.training.loop import TORCH_THREADS, training_threads
+
+    assert training_threads(make_config({}, [], data="gmm")) == 1
+    assert training_threads(make_config({}, ["threads=2"], data="gmm")) == 2
+    unet = make_config({}, ["network.name=unet"], data="gmm")
+    assert training_threads(unet) == TORCH_THREADS

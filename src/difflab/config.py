@@ -57,7 +57,8 @@ class Config:
     grad_clip: float = 1.0                 # max global gradient norm (0 disables)
     seed: int = 0                          # fixes every random choice of training
     device: str = "auto"                   # "auto" (CUDA when present), "cpu", "cuda", ...
-    threads: int = 0                       # torch CPU threads (0: torch's default)
+    threads: int = 0                       # torch CPU threads (0: 1 for the MLP, whose steps are too small to
+                                           # share, torch's default for the convolutional networks)
     checkpoint_every: int = 1000           # steps between checkpoints (also saved at the end and on Ctrl-C)
     sampler: str = ""                      # default sampler of the run (default from the method)
     sample_steps: int | None = None        # default number of sampler steps (None: every level)

@@ -53,6 +53,22 @@ def learning_rate(cfg: Config, step: int) -> float:
     return cfg.lr * (cfg.lr_min_ratio + (1 - cfg.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
+SMALL_NETWORKS = ("mlp",)   # threads 0 trains these on one CPU thread (see training_threads)
+TORCH_THREADS = torch.get_num_threads()   # torch's default, before any run changed it
+
+
+def training_threads(cfg: Config) -> int:
+    """torch CPU threads for training: `cfg.threads`, or when 0, one thread for the small MLP and
+    torch's own default for the convolutional networks. A 2D MLP step is too small to share: on
+    2 cores, pinwheel trains in the same time on 1 or 2 threads when the machine is idle, and
+    several times slower on 2 when other work shares the CPU (BENCHMARKS.md, core)."""
+    if cfg.threads:
+        return cfg.threads
+    if cfg.network.get("name", "mlp") in SMALL_NETWORKS:
+        return 1
+    return TORCH_THREADS
+
+
 def check_fresh_data(ds, cfg: Config) -> None:
     if not ds.has_truth:
         raise DifflabError(f"fresh_data needs a dataset with a truth sampler; {ds.name} has none "
@@ -83,8 +99,7 @@ def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool 
     if steps is not None:
         cfg.steps = steps
     prepare_run_dir(out, resume, overwrite)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    torch.set_num_threads(training_threads(cfg))
     device = pick_device(cfg.device)
 
     # Data, normalised with statistics of the training split
