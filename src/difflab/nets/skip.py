@@ -17,29 +17,15 @@ denoiser. Objectives and samplers do not change: the wrapper still returns eps_h
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from ..utils import append_dims
+from .scaling import ProcessWrapper
 
 
-class GaussianSkip(nn.Module):
-    """eps_hat = sigma / (alpha^2 + sigma^2) * x_t + net(x_t, t, ...) for `process` (VP or VE).
-
-    Attributes the wrapper does not have (n_classes, data_shape, ...) are read from `net`.
-    """
-
-    def __init__(self, net: nn.Module, process):
-        super().__init__()
-        self.net = net
-        self.process = process
+class GaussianSkip(ProcessWrapper):
+    """eps_hat = sigma / (alpha^2 + sigma^2) * x_t + net(x_t, t, ...) for `process` (VP or VE)."""
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, *args, **kwargs) -> torch.Tensor:
         a, s = self.process.alpha(t), self.process.sigma(t)
         c_skip = append_dims(s / (a * a + s * s), x.ndim).to(x.dtype)
         return c_skip * x + self.net(x, t, *args, **kwargs)
-
-    def __getattr__(self, name):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            return getattr(super().__getattr__("net"), name)

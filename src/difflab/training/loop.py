@@ -179,10 +179,12 @@ def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool 
             # the next minibatch of this epoch's permutation
             if pos >= n:
                 perm, pos = torch.randperm(n, generator=gen, device=device), 0
-            x0, y = next_batch(x_train, y_train, perm[pos:pos + B], gen, hflip=hflip, label_dropout=cfg.label_dropout)
-            pos += B
             if cfg.fresh_data:                             # the same step always draws the same batch (exact resume)
-                x0 = fresh_batch(ds, len(x0), cfg.seed, step, device)
+                x0, y = fresh_batch(ds, len(perm[pos:pos + B]), cfg.seed, step, device), None
+            else:
+                x0, y = next_batch(x_train, y_train, perm[pos:pos + B], gen, hflip=hflip,
+                                   label_dropout=cfg.label_dropout)
+            pos += B
             # one optimiser step on the mean of the per-sample losses
             with runtime.autocast(device, speed["amp"]):
                 loss = objective(fwd, process, x0, generator=gen, n_noise=K, y=y).mean()
