@@ -178,6 +178,8 @@ def main():
 
     cfg = difflab.load(tmp / f"{datasets[0]}-ddpm-split-0").config
     by_regime = {r: [sum(row[6]) for row in rows if row[2] == r] for r in REGIMES}
+    dsm = difflab.load(tmp / f"{datasets[0]}-dsm-split-0").config
+    dsm_sampler = f"{dsm.sampler}, {dsm.sample_steps or 'every level'} steps (its default; NFE in the timing table)"
     lines = [
         "## Core: DDPM and DSM on 2D data (issue 2)",
         "",
@@ -189,7 +191,7 @@ def main():
         f"Defaults: MLP width {cfg.network['width']}, depth {cfg.network['depth']} with input Fourier features; "
         f"{cfg.steps} Adam steps of batch {cfg.batch_size}; DDPM = linear schedule, T=1000, training times drawn "
         f"uniformly in log noise level, ancestral sampling (1000 NFE); DSM = VE ladder of 100 levels, K=2 noise "
-        f"draws, annealed Langevin 5 steps/level (501 NFE). 2000 samples vs 2000 fresh truth points; the floor is "
+        f"draws, sampled by {dsm_sampler}. 2000 samples vs 2000 fresh truth points; the floor is "
         f"the same metric between two independent truth samples, {FLOOR_PAIRS} pairs, one floor per dataset shared "
         f"by its rows. A seed passes when both energy and MMD^2 are at or below the floor's p95. Each seed s trains "
         f"on its own split (data_seed = s).",

@@ -206,7 +206,7 @@ def main():
              "langevin and pc; Karras et al. rho = 7 noise ratios for euler and heun; noise ratios evenly spaced in log "
              "(uniform in log-SNR) for dpm-solver) with the largest "
              "number of steps whose NFE, counted per sample with the final denoising step, fits the budget; "
-             "the run's own sampler options where the sampler is the run's default (DSM: Langevin 5 steps/level).", ""]
+             "the sampler's own default options (Langevin: 5 steps per level).", ""]
     lines += sections
     lines += [f"### Best setting per sampler (lowest energy distance) and time for {n_10k:,} samples", "",
               "Wall seconds, and in brackets the process's CPU seconds (with one torch thread, the wall time on an "

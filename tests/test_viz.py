@@ -126,14 +126,15 @@ def test_report_lists_every_run_metric_and_verdict(tmp_path):
          "evaluation": _evaluation(True, True), "images": {"loss per epoch": "run a/losses.png",
                                                            "reverse <animated>": "run a/reverse.gif"}},
         {"name": "ring-dsm", "dataset": "ring", "method": "dsm", "train_seconds": 150.0, "sample_seconds": 1.5,
-         "nfe": 100, "evaluation": _evaluation(False, False), "images": {"losses": "run a/losses.png"}},
+         "sampler": "langevin, 20 steps", "nfe": 100, "evaluation": _evaluation(False, False), "images": {"losses": "run a/losses.png"}},
     ]
     html_path = viz.write_report(tmp_path, "A <study>", runs, notes="Notes & more.")
     assert img.exists() and html_path == tmp_path / "report.html"
     md = (tmp_path / "report.md").read_text(encoding="utf-8")
     html = html_path.read_text(encoding="utf-8")
     for text in (md, html):
-        for name in ("ring-ddpm", "ring-dsm", "mmd2", "energy", "sw2", "noise floor", "2 min 30 s"):
+        for name in ("ring-ddpm", "ring-dsm", "mmd2", "energy", "sw2", "noise floor", "2 min 30 s",
+                     "langevin, 20 steps (100)"):
             assert name in text
         assert PASS in text and FAIL in text
         assert "modes covered" in text and "log-density" in text

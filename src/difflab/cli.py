@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="run folder")
     p.add_argument("--n", type=int, default=2000, help="number of samples (default 2000)")
     p.add_argument("--sampler", default=None, help="sampler name (default: the run's)")
-    p.add_argument("--steps", type=int, default=None, help="sampler steps (default: every level; 50 for euler, heun, dpm-solver)")
+    p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the run's own for its own "
+                   "sampler, e.g. 20 for DSM's dpm-solver; otherwise every level, 50 for euler, heun, dpm-solver)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--out", required=True, help="output .npy file (N, d) in the data's units; for images "
                    "(N, C, H, W) in [0, 1] with a PNG grid beside it")

@@ -23,14 +23,19 @@ METHODS = {
         "objective": "eps",
         "n_noise": 1,
         "sampler": "ddpm",
+        "sample_steps": None,
         "sampler_options": {"variance": "small"},
     },
     "dsm": {
         "process": {"name": "ve", "sigma_min": 0.01, "sigma_max": "auto", "n_levels": 100},
         "objective": "dsm",
         "n_noise": 2,
-        "sampler": "langevin",
-        "sampler_options": {"n_steps_each": 5, "step_size": 2e-5},
+        # DPM-Solver++(2M) on the probability-flow ODE, 20 steps (21 network evaluations): within the
+        # noise floor where the seed's annealed Langevin dynamics (`--sampler langevin`, 501
+        # evaluations) is not; see BENCHMARKS.md, "Core".
+        "sampler": "dpm-solver",
+        "sample_steps": 20,
+        "sampler_options": {},
     },
 }
 
@@ -141,9 +146,11 @@ def make_config(base: dict | None = None, sets: list[str] | None = None, **flags
     preset = METHODS[method]
     d = Config().to_dict()
     d.update({"objective": preset["objective"], "n_noise": preset["n_noise"], "sampler": preset["sampler"],
-              "process": copy.deepcopy(preset["process"]), "sampler_options": dict(preset["sampler_options"])})
+              "sample_steps": preset["sample_steps"], "process": copy.deepcopy(preset["process"]),
+              "sampler_options": dict(preset["sampler_options"])})
     if user.get("sampler", preset["sampler"]) != preset["sampler"]:
-        d["sampler_options"] = {}             # the preset's options belong to the preset's sampler
+        d["sampler_options"] = {}             # the preset's options and steps belong to the preset's sampler
+        d["sample_steps"] = None
     for k, v in user.items():
         if isinstance(v, dict) and isinstance(d.get(k), dict) and k != "data_options":
             if k in ("process", "network") and v.get("name", d[k].get("name")) != d[k].get("name"):

@@ -40,12 +40,13 @@ def plot_training(run_path) -> list[Path]:
     return [Path(p) for p in out]
 
 
-def plot_samples(run, samples: np.ndarray, prefix) -> list[Path]:
+def plot_samples(run, samples: np.ndarray, prefix, label: str | None = None) -> list[Path]:
     """<prefix>_vs_test.png and, for 1D/2D data, <prefix>_density.png (beside the true density);
-    for images, <prefix>_vs_test.png is a grid of samples beside a grid of real test images."""
+    for images, <prefix>_vs_test.png is a grid of samples beside a grid of real test images.
+    `label` names the samples in titles (default: "<dataset> / <method>")."""
     prefix = Path(prefix)
     ds = run.dataset
-    name = f"{ds.name} / {run.config.method}"
+    name = label or f"{ds.name} / {run.config.method}"
     from .modality import modality
 
     own = modality(run.kind).plot_samples(run, samples, prefix)
@@ -64,15 +65,19 @@ def plot_samples(run, samples: np.ndarray, prefix) -> list[Path]:
     return [Path(p) for p in out]
 
 
-def plot_reverse(run, out_dir, n: int = 2000, seed: int = 0, **sample_kw) -> list[Path]:
-    """reverse.png (a strip of snapshots) and reverse.gif of the reverse process."""
+def plot_reverse(run, out_dir, n: int = 2000, seed: int = 0, name: str = "reverse", snapshots=None,
+                 **sample_kw) -> list[Path]:
+    """<name>.png (a strip of snapshots) and <name>.gif of the reverse process (`sample_kw`:
+    sampler, steps, ... as for `Run.sample`; default: the run's own sampler). `snapshots` from
+    `Run.sample_with_snapshots` are drawn as they are instead of sampling again."""
     out_dir = Path(out_dir)
     if run.kind == "image":
-        return plot_image_reverse(run, out_dir / "reverse", n=min(n, 16), seed=seed, **sample_kw)
-    snaps = run.reverse_snapshots(n, seed=seed, **sample_kw)
-    title = f"{run.dataset.name} / {run.config.method}: reverse process ({run.config.sampler})"
-    return [Path(viz.plot_reverse_strip(snaps, out_dir / "reverse.png", title=title)),
-            Path(viz.save_reverse_gif(snaps, out_dir / "reverse.gif", title=title))]
+        return plot_image_reverse(run, out_dir / name, n=min(n, 16), seed=seed, **sample_kw)
+    snaps = snapshots if snapshots is not None else run.reverse_snapshots(n, seed=seed, **sample_kw)
+    sampler = sample_kw.get("sampler") or run.config.sampler
+    title = f"{run.dataset.name} / {run.config.method}: reverse process ({sampler})"
+    return [Path(viz.plot_reverse_strip(snaps, out_dir / f"{name}.png", title=title)),
+            Path(viz.save_reverse_gif(snaps, out_dir / f"{name}.gif", title=title))]
 
 
 def image_sample_grid(run, samples: np.ndarray, path, labels=None) -> Path:

@@ -141,18 +141,22 @@ class Run:
 
     def reverse_snapshots(self, n: int, *, every: int | None = None, **kw) -> list[tuple[float, np.ndarray]]:
         """(t, x in data units) along the reverse process, from the prior to the samples."""
+        return self.sample_with_snapshots(n, every=every, **kw)[1]
+
+    def sample_with_snapshots(self, n: int, *, every: int | None = None,
+                              **kw) -> tuple[SampleResult, list[tuple[float, np.ndarray]]]:
+        """One sampling pass that returns both its `SampleResult` and the (t, x in data units)
+        snapshots of `reverse_snapshots` (every `every`-th step, about 60 by default)."""
         snaps = []
 
         def cb(info):
-            snaps.append((info["t"], info["x"]))
+            snaps.append((info["t"], info["x"].cpu()))
 
         result = self.sample_with_info(n, callback=cb, **kw)
-        out = [(t, self.normaliser.unnormalise(x.cpu().numpy().astype(np.float64))) for t, x in snaps]
-        out.append((0.0, result.samples))
         if every is None:
-            every = max(1, len(out) // 60)
-        keep = out[:-1:every] + [out[-1]]
-        return keep
+            every = max(1, (len(snaps) + 1) // 60)
+        kept = [(t, self.normaliser.unnormalise(x.numpy().astype(np.float64))) for t, x in snaps[::every]]
+        return result, kept + [(0.0, result.samples)]
 
     def evaluate(self, samples: np.ndarray, *, seed: int = 0, n_pairs: int = 10, floors: dict | None = None) -> dict:
         """Compare samples with the truth (or the test set) beside the metric's noise floor

@@ -13,16 +13,22 @@ import numpy as np
 
 from .config import load_yaml, make_config
 from .errors import DifflabError
+from .eval import reference_floors
 from .pictures import plot_reverse, plot_samples, plot_training
 from .run import load
 from .training import train
 
 STUDY = [("pinwheel", "ddpm"), ("pinwheel", "dsm"), ("gmm", "ddpm"), ("gmm", "dsm")]
+SEED_SAMPLER = {"dsm": "langevin"}   # the seed document's sampler, shown beside a method's default when it differs
 
 
 def run_study(out, *, steps=None, seed: int = 0, sets=None, overwrite=False, n_samples=2000,
               progress=True, config=None, runs=STUDY) -> Path:
-    """Train, sample, evaluate and picture every (dataset, method) in `runs`; returns the HTML report path."""
+    """Train, sample, evaluate and picture every (dataset, method) in `runs`; returns the HTML report path.
+
+    Runs of one dataset share one noise floor. A DSM run is also sampled with the seed's annealed
+    Langevin dynamics (its own row and pictures) when its default sampler is another one.
+    """
     from .viz import write_report
 
     out = Path(out)
@@ -32,29 +38,42 @@ def run_study(out, *, steps=None, seed: int = 0, sets=None, overwrite=False, n_s
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     base = load_yaml(config) if config else {}
-    summaries = []
+    summaries, floors = [], {}
     for data, method in runs:
         name = f"{data}-{method}"
         cfg = make_config(base, sets, data=data, method=method, steps=steps, seed=seed)
         run_dir = train(cfg, out / name, progress=progress)
         plot_training(run_dir)
         run = load(run_dir)
-        res = run.sample_with_info(n_samples, seed=seed + 1)
-        np.save(run_dir / "samples.npy", res.samples)
-        evaluation = run.evaluate(res.samples, seed=seed + 2)
-        (run_dir / "metrics.json").write_text(json.dumps(evaluation, indent=1))
-        plot_samples(run, res.samples, run_dir / "samples")
-        plot_reverse(run, run_dir, n=n_samples, seed=seed + 1)
-        images = {"data (train, test)": "dataset.png", "loss per epoch": "losses.png",
-                  "samples beside the test set": "samples_vs_test.png",
-                  "reverse process": "reverse.png", "reverse process (animated)": "reverse.gif"}
-        dens = "samples_density.png" if (run_dir / "samples_density.png").exists() else "samples_pairwise.png"
-        images["density of samples vs truth"] = dens
-        summaries.append({"name": name, "dataset": data, "method": method, "train_seconds": run.train_seconds,
-                          "sample_seconds": res.seconds, "nfe": res.nfe, "evaluation": evaluation,
-                          "images": {k: f"{name}/{v}" for k, v in images.items()}})
+        if data not in floors:
+            floors[data] = reference_floors(run.dataset, n_samples, np.random.default_rng(seed + 3))
+        samplers = [run.config.sampler]
+        if SEED_SAMPLER.get(method, run.config.sampler) != run.config.sampler:
+            samplers.append(SEED_SAMPLER[method])
+        for sampler in samplers:
+            default = sampler == run.config.sampler
+            tag = "" if default else f"_{sampler}"
+            res, snapshots = run.sample_with_snapshots(n_samples, sampler=sampler, seed=seed + 1)
+            np.save(run_dir / f"samples{tag}.npy", res.samples)
+            evaluation = run.evaluate(res.samples, seed=seed + 2, floors=floors[data])
+            (run_dir / f"metrics{tag}.json").write_text(json.dumps(evaluation, indent=1))
+            label = f"{data} / {method}" + ("" if default else f" ({sampler})")
+            plot_samples(run, res.samples, run_dir / f"samples{tag}", label=label)
+            plot_reverse(run, run_dir, name=f"reverse{tag}", snapshots=snapshots, sampler=sampler)
+            images = {"samples beside the test set": f"samples{tag}_vs_test.png",
+                      "reverse process": f"reverse{tag}.png", "reverse process (animated)": f"reverse{tag}.gif"}
+            if default:
+                images = {"data (train, test)": "dataset.png", "loss per epoch": "losses.png", **images}
+            dens = f"samples{tag}_density.png"
+            images["density of samples vs truth"] = dens if (run_dir / dens).exists() else f"samples{tag}_pairwise.png"
+            summaries.append({"name": name + ("" if default else f" ({sampler})"), "dataset": data, "method": method,
+                              "sampler": f"{sampler}, {res.steps} steps", "train_seconds": run.train_seconds,
+                              "sample_seconds": res.seconds, "nfe": res.nfe, "evaluation": evaluation,
+                              "images": {k: f"{name}/{v}" for k, v in images.items()}})
     notes = ("Each run trains on 2000 points and is tested on 500. Samples are compared with fresh draws of the "
-             "true distribution; the noise floor is the same metric between two independent true samples.")
+             "true distribution; the noise floor is the same metric between two independent true samples. "
+             "DSM runs are sampled twice from the same network: by their default sampler (DPM-Solver++(2M) on the "
+             "probability-flow ODE) and by the seed document's annealed Langevin dynamics (the rows marked langevin).")
     write_report(out, "difflab 2D study: DDPM and DSM on pinwheel and a Gaussian mixture", summaries, notes=notes)
     (out / "summary.json").write_text(json.dumps(summaries, indent=1))
     return out / "report.html"

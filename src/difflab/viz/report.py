@@ -1,7 +1,7 @@
 """The report of a study: one Markdown and one HTML page with every metric beside its noise floor.
 
 `runs` is a list of dicts {"name", "dataset", "method", "train_seconds", "evaluation",
-"images": {caption: path relative to out_dir}} (optional: "sample_seconds", "nfe"). The
+"images": {caption: path relative to out_dir}} (optional: "sampler", "sample_seconds", "nfe"). The
 evaluation dict comes from `difflab.eval`: {"n_samples", "reference", "metrics": {name:
 {"value", "floor_median", "floor_p95", "within_floor", ...}}, optionally "log_density" and
 "modes"}. Both pages are self-contained apart from the images, linked by relative paths.
@@ -121,12 +121,17 @@ def _metric_keys(runs) -> list[str]:
 
 def summary_table(runs):
     keys = _metric_keys(runs)
-    header = ["run", "dataset", "method", "train time"] + [f"{metric_label(k)}: value / floor p95" for k in keys]
+    header = ["run", "dataset", "method", "sampler (NFE)", "train time"] + [f"{metric_label(k)}: value / floor p95"
+                                                                             for k in keys]
     rows, classes = [], []
     for run in runs:
         metrics = (run.get("evaluation") or {}).get("metrics") or {}
-        row = [run.get("name", "?"), run.get("dataset", ""), run.get("method", ""), fmt_seconds(run.get("train_seconds"))]
-        cls = ["text", "text", "text", ""]
+        sampler = run.get("sampler") or "–"
+        if run.get("nfe") is not None:
+            sampler += f" ({run['nfe']})"
+        row = [run.get("name", "?"), run.get("dataset", ""), run.get("method", ""), sampler,
+               fmt_seconds(run.get("train_seconds"))]
+        cls = ["text", "text", "text", "text", ""]
         for k in keys:
             m = metrics.get(k)
             if m is None:
@@ -164,6 +169,8 @@ def _run_facts(run: dict) -> list[str]:
     ev = run.get("evaluation") or {}
     facts = [f"dataset: {run.get('dataset', '?')}", f"method: {run.get('method', '?')}",
              f"training: {fmt_seconds(run.get('train_seconds'))}"]
+    if run.get("sampler"):
+        facts.append(f"sampler: {run['sampler']}")
     if run.get("sample_seconds") is not None:
         facts.append(f"sampling: {fmt_seconds(run['sample_seconds'])}"
                      + (f" ({run['nfe']} network evaluations)" if run.get("nfe") is not None else ""))
