@@ -163,3 +163,10 @@ def test_cli_evaluate_on_an_image_run(tmp_path, monkeypatch, capsys):
     m = json.loads((run / "metrics.json").read_text())
     assert m["kind"] == "image" and m["n_samples"] == 64 and len(m["metrics"]["fd_clf"]["floor_values"]) == 10
     assert list((tmp_path / "cache" / "classifiers").glob("shapes-*.safetensors"))
+
+
+def test_fashion_mnist_classifier_trains_longer_than_the_default():
+    assert classifier_module.options_for("mnist") == classifier_module.DEFAULT_OPTIONS
+    fashion = classifier_module.options_for("fashion-mnist")
+    assert fashion.epochs > classifier_module.DEFAULT_OPTIONS.epochs
+    assert classifier_module._cache_key("d", fashion) != classifier_module._cache_key("d", classifier_module.DEFAULT_OPTIONS)

@@ -29,7 +29,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +57,14 @@ class ClassifierOptions:
 
 
 DEFAULT_OPTIONS = ClassifierOptions()
+# Datasets whose classes are harder to tell apart train longer: after 2 epochs the Fashion-MNIST
+# classifier is 88.9% accurate and confident (p > 0.9) on only 64% of real test images.
+DATASET_OPTIONS = {"fashion-mnist": {"epochs": 10}}
+
+
+def options_for(name: str) -> ClassifierOptions:
+    """The default options of a dataset's classifier (DEFAULT_OPTIONS with DATASET_OPTIONS on top)."""
+    return replace(DEFAULT_OPTIONS, **DATASET_OPTIONS.get(str(name), {}))
 
 
 class ClassifierNet(nn.Module):
@@ -233,7 +241,7 @@ def get_classifier(dataset, *, cache_dir=None, progress: bool = True,
     if getattr(dataset, "kind", None) != "image" or not hasattr(dataset, "labels_train"):
         raise DifflabError(f"dataset {getattr(dataset, 'name', dataset)!r} is not a labelled image dataset; "
                            "the image classifier needs images (N, C, H, W) with labels")
-    options = options or DEFAULT_OPTIONS
+    options = options or options_for(dataset.name)
     x, y = dataset.train, dataset.labels_train
     shape = tuple(int(s) for s in np.shape(x)[1:])
     if len(shape) != 3 or shape[0] not in (1, 3) or min(shape[1:]) < 8:

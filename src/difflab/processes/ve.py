@@ -1,7 +1,9 @@
 """The variance-exploding process of NCSN-style denoising score matching.
 
 alpha(t) = 1 and sigma(t) = sigma_min * (sigma_max / sigma_min) ** t, a geometric ladder of
-noise levels; training uses the L levels t_l = l / (L - 1), as in Song & Ermon 2019.
+noise levels; training uses the L levels t_l = l / (L - 1), as in Song & Ermon 2019, or with
+`time_sampling="continuous"` every t in [0, 1] (log sigma uniform, as in Song et al. 2021's
+continuous VE SDE), which the ODE samplers and the likelihood, evaluating between the levels, use.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import math
 import numpy as np
 import torch
 
-from ..errors import DifflabError
+from ..errors import DifflabError, unknown_name
 from .base import Process, as_time
 
 
@@ -33,14 +35,20 @@ class VEProcess(Process):
 
     name = "ve"
 
-    def __init__(self, sigma_min: float = 0.01, sigma_max: float = 10.0, n_levels: int = 100):
+    TIME_SAMPLING = ("levels", "continuous")
+
+    def __init__(self, sigma_min: float = 0.01, sigma_max: float = 10.0, n_levels: int = 100,
+                 time_sampling: str = "levels"):
         if not sigma_min > 0:
             raise DifflabError(f"process.sigma_min must be positive, got {sigma_min}")
         if not sigma_min < sigma_max:
             raise DifflabError(f"process.sigma_min ({sigma_min}) must be below process.sigma_max ({sigma_max})")
         if not isinstance(n_levels, int) or n_levels < 2:
             raise DifflabError(f"process.n_levels must be an integer >= 2, got {n_levels!r}")
+        if time_sampling not in self.TIME_SAMPLING:
+            raise unknown_name("process.time_sampling", time_sampling, self.TIME_SAMPLING)
         self.sigma_min, self.sigma_max, self.n_levels = float(sigma_min), float(sigma_max), n_levels
+        self.time_sampling = time_sampling
         self._log_ratio = math.log(self.sigma_max / self.sigma_min)
 
     def alpha(self, t):
@@ -50,7 +58,9 @@ class VEProcess(Process):
         return self.sigma_min * torch.exp(as_time(t) * self._log_ratio)
 
     def train_times(self, batch, generator=None, device="cpu"):
-        """Uniform over the L levels t_l = l / (L - 1)."""
+        """Uniform over the L levels t_l = l / (L - 1) (continuous: uniform on [0, 1])."""
+        if self.time_sampling == "continuous":
+            return torch.rand(batch, generator=generator, device=device)
         l = torch.randint(0, self.n_levels, (batch,), generator=generator, device=device)
         return l.float() / (self.n_levels - 1)
 
@@ -65,4 +75,5 @@ class VEProcess(Process):
         return torch.log(torch.as_tensor(sigma, dtype=torch.float64) / self.sigma_min) / self._log_ratio
 
     def config(self):
-        return {"name": "ve", "sigma_min": self.sigma_min, "sigma_max": self.sigma_max, "n_levels": self.n_levels}
+        return {"name": "ve", "sigma_min": self.sigma_min, "sigma_max": self.sigma_max, "n_levels": self.n_levels,
+                "time_sampling": self.time_sampling}
