@@ -1,4 +1,4 @@
-"""Few-step samplers and exact likelihood: quality per network evaluation, and model NLL vs the truth.
+"""Few-step samplers: quality per network evaluation (the exact likelihood is bench_likelihood.py).
 
 For DDPM and DSM models on pinwheel, gmm and checkerboard (trained with `difflab.train` at the
 default settings, or reused from --runs; by default with every batch drawn fresh from the truth,
@@ -9,9 +9,8 @@ cannot run within a budget (e.g. annealed Langevin, 5 steps per level plus a fin
 NFE 5) is skipped and listed. 2000 samples per setting are compared with fresh truth by
 `run.evaluate` (energy distance and MMD^2 beside the noise floor's 95th percentile; the same
 evaluation seed for every cell, so the truth sample and the floor are shared). Then the wall time
-to draw 10,000 samples with each sampler at its best setting (lowest energy distance), and the
-model NLL of 500 test points by the probability-flow ODE (exact divergence, 64 RK4 steps) beside
-the true NLL for gmm and pinwheel, for models of both regimes. Writes the `samplers` section of BENCHMARKS.md.
+to draw 10,000 samples with each sampler at its best setting (lowest energy distance). Writes
+the `samplers` section of BENCHMARKS.md.
 
     python benchmarks/bench_samplers.py --runs runs/bench-samplers    # full (trains 6 models once)
     python benchmarks/bench_samplers.py --quick                       # smoke run: prints, writes nothing
@@ -36,12 +35,10 @@ from common import fmt, load_note, machine, write_section  # noqa: E402
 
 import difflab  # noqa: E402
 from difflab.samplers import SAMPLERS, CountingDenoiser, get_sampler  # noqa: E402
-from difflab.samplers.likelihood import run_likelihood  # noqa: E402
 
 DATASETS = ["pinwheel", "gmm", "checkerboard"]
 METHODS = ["ddpm", "dsm"]
 BUDGETS = [5, 10, 20, 50, 100, 1000]
-LIKELIHOOD_DATASETS = ["gmm", "pinwheel"]     # those with an exact log-density to compare with
 
 
 REGIMES = {"fresh": {"fresh_data": True}, "split": {}}
@@ -119,13 +116,6 @@ def bench_run(run, label, budgets, n, eval_seed, n_10k):
     return {"cells": cells, "skipped": skipped, "best": best}
 
 
-def likelihood(run, label, points):
-    lik = run_likelihood(run, run.dataset.test[:points], seed=0)
-    print(f"{label:24s} likelihood: model NLL {lik['nll_nats']:.3f} +- {lik['nll_se']:.3f}, true "
-          f"{fmt(lik['nll_true_nats'] or float('nan'))}, {lik['seconds']:.2f}s", flush=True)
-    return lik
-
-
 def quality_table(label, r, budgets, n):
     cells = r["cells"]
     any_cell = next(iter(cells.values()), None)
@@ -159,18 +149,18 @@ def main():
                                                          "prints the section instead of writing BENCHMARKS.md")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--regime", choices=list(REGIMES), default="fresh",
-                    help="training data of the models behind the sampler tables (the likelihood table has both)")
+                    help="training data of the models behind the sampler tables")
     ap.add_argument("--json", default=None, help="also dump raw results here")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
-    datasets, budgets, n, n_10k, lik_points, train_steps = DATASETS, BUDGETS, 2000, 10_000, 500, None
+    datasets, budgets, n, n_10k, train_steps = DATASETS, BUDGETS, 2000, 10_000, None
     if a.quick:
-        datasets, budgets, n, n_10k, lik_points, train_steps = ["gmm"], [5, 10], 500, 1000, 100, 300
+        datasets, budgets, n, n_10k, train_steps = ["gmm"], [5, 10], 500, 1000, 300
     runs = Path(a.runs) if a.runs else Path(tempfile.mkdtemp(prefix="difflab-bench-samplers-"))
     runs.mkdir(parents=True, exist_ok=True)
     started, start_load = time.time(), os.getloadavg()[0]
-    results, sections, trained, likelihoods = {}, [], {}, {}
+    results, sections, trained = {}, [], {}
 
     def model(data, method, regime):
         run, new = get_run(data, method, runs, train_steps, regime)
@@ -184,16 +174,11 @@ def main():
             r = bench_run(run, label, budgets, n, eval_seed=2, n_10k=n_10k)
             results[label] = r
             sections += quality_table(label, r, budgets, n)
-    for data in [d for d in datasets if d in LIKELIHOOD_DATASETS]:
-        for method in METHODS:
-            for regime in REGIMES:
-                run, label = model(data, method, regime)
-                likelihoods[label, regime] = likelihood(run, f"{label} {regime}", lik_points)
 
     command = "python benchmarks/bench_samplers.py" + (" --quick" if a.quick else "") + \
         (f" --runs {a.runs}" if a.runs else "") + (f" --threads {a.threads}" if a.threads else "") + \
         (f" --regime {a.regime}" if a.regime != "fresh" else "")
-    lines = ["## Samplers: quality per NFE, and exact likelihood (few-step samplers issue)", "",
+    lines = ["## Samplers: quality per NFE (few-step samplers issue)", "",
              f"Machine: {machine()}.  ",
              f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {(time.time() - started) / 60:.1f} min; "
              f"{load_note(start_load)}).  ",
@@ -201,7 +186,8 @@ def main():
              f"The sampler tables use the models trained on the **{a.regime}** regime ("
              + ("every batch drawn fresh from the truth, `fresh_data=true`, so a finite training set does not cap "
                 "the quality every sampler is judged by" if a.regime == "fresh" else
-                "the 2000-point training split of the 2D study") + "); the likelihood table has both regimes.", "",
+                "the 2000-point training split of the 2D study") + "). The exact likelihood has its own section "
+             "(bench_likelihood.py).", "",
              "Each sampler runs on its default grid (`samplers/times.py`: the process's levels for ddpm, ddim, "
              "langevin and pc; Karras et al. rho = 7 noise ratios for euler and heun; noise ratios evenly spaced in log "
              "(uniform in log-SNR) for dpm-solver) with the largest "
@@ -218,23 +204,12 @@ def main():
             b = r["best"].get(name)
             row.append("n/a" if b is None else f"NFE {b['nfe']}: {fmt(b['energy'])}, {b['seconds_10k']:.2f} s ({b['cpu_seconds_10k']:.2f})")
         lines.append(f"| {label} | " + " | ".join(row) + " |")
-    lines += ["", "### Model NLL by the probability-flow ODE vs the true NLL (test points, nats per point)", "",
-              f"{lik_points} test points, exact divergence, 64 RK4 steps in log noise ratio, from t_min = 1/T (VP) "
-              "or sigma_min (VE); model - true estimates KL(truth || model).", "",
-              "| model | training data | model NLL | true NLL | model - true | bits/dim | seconds |",
-              "|---|---|---|---|---|---|---|"]
-    for (label, regime), lk in likelihoods.items():
-        true = "n/a" if lk["nll_true_nats"] is None else f"{lk['nll_true_nats']:.3f} +- {lk['nll_true_se']:.3f}"
-        gap = "n/a" if lk["kl_nats"] is None else f"{lk['kl_nats']:.3f} +- {lk['kl_se']:.3f}"
-        lines.append(f"| {label} | {regime} | {lk['nll_nats']:.3f} +- {lk['nll_se']:.3f} | {true} | {gap} | "
-                     f"{lk['bits_per_dim']:.3f} | {lk['seconds']:.2f} |")
     skipped = [s for r in results.values() for s in r["skipped"]]
     lines += ["", "Skipped (cannot run within the budget): " + ("; ".join(skipped) if skipped else "none") + "."]
     body = "\n".join(lines)
     if a.json:
         raw = {label: {"cells": {f"{s}@{b}": c for (s, b), c in r["cells"].items()}, "best": r["best"],
                        "skipped": r["skipped"]} for label, r in results.items()}
-        raw["likelihood"] = {f"{label} [{regime}]": lk for (label, regime), lk in likelihoods.items()}
         Path(a.json).write_text(json.dumps(raw, indent=1))
     if a.quick:
         out = write_section("samplers", body, path=runs / "BENCHMARKS-quick.md")

@@ -20,7 +20,7 @@ from difflab.oracles import gaussian_eps_fn
 from difflab.processes import VEProcess, VPProcess
 from difflab.samplers import (SAMPLERS, CountingDenoiser, sample_ddim, sample_dpm_solver, sample_euler,
                               sample_heun, sample_pc)
-from difflab.samplers.times import karras_times, sampler_times, smallest_level_time, t_from_noise_ratio
+from difflab.samplers.times import ODE_START_SNR, ode_start_ratio, karras_times, sampler_times, smallest_level_time, t_from_noise_ratio
 from difflab.utils import append_dims
 
 MEAN = torch.tensor([0.5, -0.3], dtype=torch.float64)
@@ -204,3 +204,17 @@ def test_sampler_times_registry():
     assert set(SAMPLERS) >= {"pc", "euler", "heun", "dpm-solver"}
     with pytest.raises(DifflabError, match="dpm-solver"):
         sampler_times(proc, "rk4", 10)
+
+
+def test_vp_ode_grids_start_where_the_sample_is_pure_noise():
+    vp, ve = PROCESSES["vp"], PROCESSES["ve"]
+    s1 = float(vp.noise_ratio(1.0))
+    assert ode_start_ratio(vp, None) == s1 and ode_start_ratio(vp, 28 * 28) == s1      # images: t = 1
+    assert ode_start_ratio(vp, 2) == pytest.approx(math.sqrt(2 / ODE_START_SNR))        # 2D: later
+    assert ode_start_ratio(vp, 2) < s1
+    assert ode_start_ratio(ve, 2) == float(ve.noise_ratio(1.0))                         # VE's prior needs t = 1
+    ts = sampler_times(vp, "dpm-solver", 10, dim=2)
+    assert float(vp.noise_ratio(ts[0])) == pytest.approx(math.sqrt(2 / ODE_START_SNR), rel=1e-9)
+    assert len(ts) == 11 and ts[-1] == 0 and torch.all(ts[1:] < ts[:-1])
+    assert torch.equal(sampler_times(vp, "ddpm", 10, dim=2), vp.default_times(10))      # not the process's grid
+    # x_T ~ N(0, I) is the VP marginal there up to alpha^2 = 1 / (1 + s^2) = 1% of the variance

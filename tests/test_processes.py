@@ -38,7 +38,7 @@ def test_vp_bad_settings_are_named(kw, name):
 
 
 @pytest.mark.parametrize("kw,name", [({"sigma_min": 0.0}, "sigma_min"), ({"sigma_min": 5.0, "sigma_max": 1.0}, "sigma_min"),
-                                     ({"n_levels": 1}, "n_levels")])
+                                     ({"n_levels": 1}, "n_levels"), ({"time_sampling": "log"}, "time_sampling")])
 def test_ve_bad_settings_are_named(kw, name):
     with pytest.raises(DifflabError, match=name):
         VEProcess(**kw)
@@ -80,6 +80,14 @@ def test_ve_ladder_is_geometric():
     assert float(p.alpha(0.3)) == 1.0
     levels = p.train_times(1000, torch.Generator().manual_seed(0))
     assert torch.allclose(torch.unique(levels).double() * 3, torch.arange(4, dtype=torch.float64), atol=1e-6)
+
+
+def test_ve_continuous_times_are_uniform_between_the_levels():
+    p = VEProcess(sigma_min=0.01, sigma_max=10.0, n_levels=4, time_sampling="continuous")
+    t = p.train_times(20000, torch.Generator().manual_seed(0)).double()
+    assert 0 <= t.min() and t.max() <= 1 and len(torch.unique(t)) > 19000
+    assert abs(float(t.mean()) - 0.5) < 0.01 and abs(float(t.var()) - 1 / 12) < 0.003   # U[0, 1]
+    assert make_process(p.config()).time_sampling == "continuous"
 
 
 def test_sigma_max_is_the_largest_pairwise_distance():

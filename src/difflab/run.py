@@ -90,10 +90,11 @@ class Run:
 
     def times(self, sampler: str, steps: int | None):
         """The sampler's default time grid (see samplers/times.py): the process's levels, or
-        Karras spacing for the ODE solvers."""
+        Karras or log spacing for the ODE solvers, which for VP start where this data's size
+        makes x_t pure noise (`ode_start_ratio`)."""
         from .samplers.times import sampler_times
 
-        return sampler_times(self.process, sampler, steps)
+        return sampler_times(self.process, sampler, steps, dim=int(np.prod(self.shape)))
 
     @torch.no_grad()
     def sample_with_info(self, n: int, *, sampler: str | None = None, steps: int | None = None, seed: int | None = 0,
