@@ -32,5 +32,6 @@ def test_difflab_run_writes_every_run_picture_and_report(tmp_path, capsys):
     assert floors["gmm-ddpm"] == floors["gmm-dsm"] != floors["pinwheel-ddpm"]
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "gmm-dsm (langevin)" in md and "dpm-solver, 20 steps (21)" in md and "modes covered" in md
+    assert "DSM runs are sampled twice" in md
     assert (out / "gmm-dsm" / "samples_langevin.npy").is_file() and (out / "gmm-dsm" / "reverse_langevin.gif").is_file()
     assert "report.html" in capsys.readouterr().out

@@ -38,7 +38,7 @@ def run_study(out, *, steps=None, seed: int = 0, sets=None, overwrite=False, n_s
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     base = load_yaml(config) if config else {}
-    summaries, floors = [], {}
+    summaries, floors, twice = [], {}, set()   # twice: methods also sampled by the seed's sampler
     for data, method in runs:
         name = f"{data}-{method}"
         cfg = make_config(base, sets, data=data, method=method, steps=steps, seed=seed)
@@ -50,6 +50,7 @@ def run_study(out, *, steps=None, seed: int = 0, sets=None, overwrite=False, n_s
         samplers = [run.config.sampler]
         if SEED_SAMPLER.get(method, run.config.sampler) != run.config.sampler:
             samplers.append(SEED_SAMPLER[method])
+            twice.add(method)
         for sampler in samplers:
             default = sampler == run.config.sampler
             tag = "" if default else f"_{sampler}"
@@ -71,9 +72,10 @@ def run_study(out, *, steps=None, seed: int = 0, sets=None, overwrite=False, n_s
                               "sample_seconds": res.seconds, "nfe": res.nfe, "evaluation": evaluation,
                               "images": {k: f"{name}/{v}" for k, v in images.items()}})
     notes = ("Each run trains on 2000 points and is tested on 500. Samples are compared with fresh draws of the "
-             "true distribution; the noise floor is the same metric between two independent true samples. "
-             "DSM runs are sampled twice from the same network: by their default sampler (DPM-Solver++(2M) on the "
-             "probability-flow ODE) and by the seed document's annealed Langevin dynamics (the rows marked langevin).")
+             "true distribution; the noise floor is the same metric between two independent true samples.")
+    for m in sorted(twice):
+        notes += (f" {m.upper()} runs are sampled twice from the same network: by their default sampler and by the "
+                  f"seed document's {SEED_SAMPLER[m]} sampler (the rows marked {SEED_SAMPLER[m]}).")
     write_report(out, "difflab 2D study: DDPM and DSM on pinwheel and a Gaussian mixture", summaries, notes=notes)
     (out / "summary.json").write_text(json.dumps(summaries, indent=1))
     return out / "report.html"
