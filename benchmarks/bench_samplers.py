@@ -190,7 +190,8 @@ def main():
              "(bench_likelihood.py).", "",
              "Each sampler runs on its default grid (`samplers/times.py`: the process's levels for ddpm, ddim, "
              "langevin and pc; Karras et al. rho = 7 noise ratios for euler and heun; noise ratios evenly spaced in log "
-             "(uniform in log-SNR) for dpm-solver) with the largest "
+             "(uniform in log-SNR) for dpm-solver; on VP the ODE grids start at noise ratio 10, where 2D samples are "
+             "pure noise, instead of 157 at t = 1) with the largest "
              "number of steps whose NFE, counted per sample with the final denoising step, fits the budget; "
              "the sampler's own default options (Langevin: 5 steps per level).", ""]
     lines += sections
