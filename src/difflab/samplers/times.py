@@ -28,9 +28,9 @@ ODE_RHO = {"karras": KARRAS_RHO, "log": math.inf}
 # below s(1). Above it x_t is N(0, I) for every practical purpose (VP's prior holds at every large
 # t), so steps spent there are wasted. On 2D data (s = 10 instead of DDPM's s(1) = 157, where
 # alpha^2 = 1% of the variance is signal) DPM-Solver++(2M) at 10 NFE goes from 1.5x the noise
-# floor's p95 in energy distance to 0.4x on the 2D study's gmm model, and improves on pinwheel
-# and checkerboard too (fresh-data models, two draws each; BENCHMARKS.md, "Samplers"). Images
-# (d >= 784: s = 280 > s(1)) keep t = 1.
+# floor's p95 in energy distance to 0.4x on the 2D study's gmm DDPM model (two draws; 0.95x in
+# the single draw of BENCHMARKS.md, "Samplers", where it is now within the floor on all six
+# models), and pinwheel and checkerboard improve too. Images (d >= 784: s = 198 > s(1)) keep t = 1.
 ODE_START_SNR = 0.02
 
 
