@@ -19,7 +19,6 @@ Two training regimes, each seed with its own data split (data_seed = seed):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -34,7 +33,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, fmt, load_note, machine, median, write_section  # noqa: E402
+from common import REGIMES, ROOT, load_note, machine, median, publish  # noqa: E402
 
 import difflab  # noqa: E402
 import difflab.data  # noqa: E402
@@ -51,7 +50,6 @@ FIGURE = ROOT / "docs" / "bench-2d.png"
 FLOOR_PAIRS = 100     # truth pairs behind each dataset's floor: a p95 from 20 pairs moves by 2-3x
 
 
-REGIMES = {"split": {}, "fresh": {"fresh_data": True}}
 REFERENCE_DRAWS = 20  # resamples of a training split behind its pass rate
 
 
@@ -228,13 +226,7 @@ def main():
               "| threads | train s |", "|---|---|"]
     lines += [f"| {th} | {s:.1f} |" for th, s in thread_rows]
     samples_figure(shown, tmp / "bench-2d.png" if a.quick else FIGURE)
-    body = "\n".join(lines)
-    if a.json:
-        Path(a.json).write_text(json.dumps(raw, indent=1))
-    if a.quick:
-        print(body)
-    else:
-        print(f"wrote {write_section('core', body)}")
+    publish("core", "\n".join(lines), quick=a.quick, json_path=a.json, raw=raw)
 
 
 if __name__ == "__main__":

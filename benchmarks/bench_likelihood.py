@@ -14,7 +14,6 @@ samplers issue asks for a gap within 0.05 nats, and the time for 500 points. Wri
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -24,24 +23,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_note, machine, write_section  # noqa: E402
+from common import REGIMES, get_run, load_note, machine, publish  # noqa: E402
 
-import difflab  # noqa: E402
 from difflab.samplers.likelihood import DEFAULT_STEPS, run_likelihood  # noqa: E402
 
 DATASETS = ["gmm", "pinwheel"]            # the 2D datasets of the study with an exact log-density
-REGIMES = {"split": {}, "fresh": {"fresh_data": "true"}}
 TARGET = 0.05                             # nats: the issue's bound on model NLL - true NLL
-
-
-def get_run(runs: Path, data: str, method: str, regime: str, steps: int | None):
-    """runs/<data>-<method>-<regime>[-<steps>] when finished there, else trained now (seed 0)."""
-    out = runs / f"{data}-{method}-{regime}" if steps is None else runs / f"{data}-{method}-{regime}-{steps}"
-    if (out / "model.safetensors").is_file():
-        return difflab.load(out), False
-    kw = {"steps": steps} if steps else {}
-    return difflab.train(data, method=method, out=out, seed=0, progress=False, overwrite=True,
-                         set=dict(REGIMES[regime]), **kw), True
 
 
 def main():
@@ -101,13 +88,7 @@ def main():
         f"gap + 2 se {r['kl_nats'] + 2 * r['kl_se']:.3f})" for r in met) if met else "none") + ". "
         "Longer training closes the gap (compare the DSM fresh rows); models trained on the 2000-point split "
         "stay further from the truth, since they can learn those points instead of the distribution."]
-    body = "\n".join(lines)
-    if a.json:
-        Path(a.json).write_text(json.dumps(rows, indent=1))
-    if a.quick:
-        print(body)
-    else:
-        print(f"wrote {write_section('likelihood', body)}")
+    publish("likelihood", "\n".join(lines), quick=a.quick, json_path=a.json, raw=rows)
 
 
 if __name__ == "__main__":

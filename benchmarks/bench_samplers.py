@@ -31,29 +31,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import fmt, load_note, machine, write_section  # noqa: E402
+from common import REGIMES, fmt, get_run, load_note, machine, write_section  # noqa: E402
 
-import difflab  # noqa: E402
 from difflab.samplers import SAMPLERS, CountingDenoiser, get_sampler  # noqa: E402
 
 DATASETS = ["pinwheel", "gmm", "checkerboard"]
 METHODS = ["ddpm", "dsm"]
 BUDGETS = [5, 10, 20, 50, 100, 1000]
-
-
-REGIMES = {"fresh": {"fresh_data": True}, "split": {}}
-
-
-def get_run(data, method, runs: Path, steps: int | None, regime: str):
-    """Reuse runs/<data>-<method>-<regime> when it holds a finished run, else train it (seed 0).
-    regime "split": the 2000-point training split of the 2D study; "fresh": every batch drawn fresh
-    from the truth (`fresh_data`), the method without the limit of a finite training set."""
-    out = runs / f"{data}-{method}-{regime}"
-    if (out / "model.safetensors").is_file():
-        return difflab.load(out), False
-    kw = {"steps": steps} if steps else {}
-    return difflab.train(data, method=method, out=out, seed=0, progress=False, overwrite=True,
-                         set=dict(REGIMES[regime]), **kw), True
 
 
 def sampler_options(run, name):
@@ -160,12 +144,12 @@ def main():
     runs = Path(a.runs) if a.runs else Path(tempfile.mkdtemp(prefix="difflab-bench-samplers-"))
     runs.mkdir(parents=True, exist_ok=True)
     started, start_load = time.time(), os.getloadavg()[0]
-    results, sections, trained = {}, [], {}
+    results, sections, trained = {}, [], []
 
     def model(data, method, regime):
-        run, new = get_run(data, method, runs, train_steps, regime)
-        trained.setdefault((data, method, regime), f"{data}/{method}/{regime}: {'trained' if new else 'reused'}, "
-                                                   f"{run.config.steps} steps, {run.train_seconds:.0f} s")
+        run, new = get_run(runs, data, method, regime, train_steps)
+        trained.append(f"{data}/{method}/{regime}: {'trained' if new else 'reused'}, {run.config.steps} steps, "
+                       f"{run.train_seconds:.0f} s")
         return run, f"{data} / {method.upper()} ({run.process.name.upper()})"
 
     for data in datasets:
@@ -182,7 +166,7 @@ def main():
              f"Machine: {machine()}.  ",
              f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {(time.time() - started) / 60:.1f} min; "
              f"{load_note(start_load)}).  ",
-             "Models (seed 0, default settings): " + "; ".join(trained.values()) + ".", "",
+             "Models (seed 0, default settings): " + "; ".join(trained) + ".", "",
              f"The sampler tables use the models trained on the **{a.regime}** regime ("
              + ("every batch drawn fresh from the truth, `fresh_data=true`, so a finite training set does not cap "
                 "the quality every sampler is judged by" if a.regime == "fresh" else

@@ -45,6 +45,38 @@ def load_note(start_load: float) -> str:
             f"{os.cpu_count()} cores")
 
 
+# The two training regimes of the 2D benchmarks: the study's 2000-point training split, or every
+# batch drawn fresh from the dataset's truth (`fresh_data`: the method without the limit of a
+# finite training set).
+REGIMES = {"split": {}, "fresh": {"fresh_data": True}}
+
+
+def get_run(runs: Path, data: str, method: str, regime: str, steps: int | None = None):
+    """(run, trained_now): runs/<data>-<method>-<regime>[-<steps>] when a finished run is there,
+    else trained there now (seed 0, the defaults, the regime's data, `steps` when given)."""
+    import difflab
+
+    out = runs / (f"{data}-{method}-{regime}" + ("" if steps is None else f"-{steps}"))
+    if (out / "model.safetensors").is_file():
+        return difflab.load(out), False
+    kw = {"steps": steps} if steps else {}
+    return difflab.train(data, method=method, out=out, seed=0, progress=False, overwrite=True,
+                         set=dict(REGIMES[regime]), **kw), True
+
+
+def publish(name: str, body: str, *, quick: bool, json_path=None, raw=None) -> None:
+    """The end of a benchmark: `raw` dumped to `json_path` when given, then the section printed
+    (quick runs) or written to BENCHMARKS.md."""
+    import json
+
+    if json_path:
+        Path(json_path).write_text(json.dumps(raw, indent=1))
+    if quick:
+        print(body)
+    else:
+        print(f"wrote {write_section(name, body)}")
+
+
 def median(xs):
     return statistics.median(xs) if xs else float("nan")
 

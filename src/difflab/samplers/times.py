@@ -152,5 +152,5 @@ def is_ode_grid(sampler: str) -> bool:
     return GRIDS.get(sampler, "process") in ODE_RHO
 
 
-__all__ = ["karras_times", "sampler_times", "ode_start_ratio", "is_ode_grid", "t_from_noise_ratio", "smallest_level_time", "GRIDS",
-           "DEFAULT_ODE_STEPS"]
+__all__ = ["karras_times", "sampler_times", "ode_start_ratio", "is_ode_grid", "t_from_noise_ratio",
+           "smallest_level_time", "GRIDS", "DEFAULT_ODE_STEPS"]

@@ -180,7 +180,7 @@ def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool 
             if pos >= n:
                 perm, pos = torch.randperm(n, generator=gen, device=device), 0
             if cfg.fresh_data:                             # the same step always draws the same batch (exact resume)
-                x0, y = fresh_batch(ds, len(perm[pos:pos + B]), cfg.seed, step, device), None
+                x0, y = fresh_batch(ds, min(B, n - pos), cfg.seed, step, device), None
             else:
                 x0, y = next_batch(x_train, y_train, perm[pos:pos + B], gen, hflip=hflip,
                                    label_dropout=cfg.label_dropout)
