@@ -38,6 +38,7 @@ from difflab.viz._figure import new_figure, save  # noqa: E402
 from difflab.viz.boards import draw_boards, draw_move_counts  # noqa: E402
 
 GAMES = ["tictactoe", "connect4"]
+TARGET_LEGAL = 0.95               # issue 5
 SIGMAS = [0.2, 0.4, 0.6, 0.8]
 FULL = dict(steps=None, n_samples={"tictactoe": 5000, "connect4": 2000}, n_pairs=100, n_denoise=500, reverse_steps=100)
 QUICK = dict(steps=200, n_samples={"tictactoe": 300, "connect4": 200}, n_pairs=10, n_denoise=50, reverse_steps=20)
@@ -104,6 +105,11 @@ def report(results, quick: bool, total: float) -> str:
             cell = lambda d: f"{pct(d['boards'])} ({pct(d['cells'])})"  # noqa: E731
             lines.append(f"| {r['name']} | {row['sigma']:g} | {cell(row['rounded'])} | {cell(row['posterior-mean'])} "
                          f"| {cell(row['reverse'])} |")
+    ttt = [r for r in results if r["name"] == "tictactoe"]
+    if ttt:
+        share = ttt[0]["metrics"]["legal_share"]
+        lines += ["", f"Target (tic-tac-toe: at least {TARGET_LEGAL:.0%} of generated boards legal): "
+                  + ("met" if share >= TARGET_LEGAL else "NOT met") + f" ({pct(share)})."]
     lines += ["", f"Total {total / 60:.1f} min{' (quick mode)' if quick else ''}."]
     return "\n".join(lines)
 
