@@ -22,8 +22,7 @@ width below d could only produce eps_hat in a width-dimensional subspace, while 
 Gaussian needs all d; at d = 128 the default width 128 was found too narrow (every sampler
 diverged: FD 5e5). d = 128 trains on batches of 1024 drawn fresh from the truth (`fresh_data`):
 at batch 256 the gradient noise leaves the covariance a few percent off (NOTES). d = 512 gets
-`network.gaussian_skip` (nets/skip.py): without it the run
-diverged (ancestral FD 1.4e6, DDIM 7e5). The cause, measured on that run: a least-squares linear
+`network.gaussian_skip` (nets/skip.py): without it the run diverged (ancestral FD 1.4e6, DDIM 7e5). The cause, measured on that run: a least-squares linear
 fit of eps_hat against x_t had eigenvalues ~0 at EVERY t (the exact gain is 1 at high noise), i.e.
 the width-512 MLP ignored a few percent of the 512 directions (eps error 0.059 per coordinate at
 t = 1, where the exact eps is x_t itself); x0_hat = (x_t - sigma eps_hat) / alpha multiplies those
@@ -38,7 +37,7 @@ use the same N.
 
 Writes the `gaussians` section of BENCHMARKS.md and benchmarks/figures/gaussians-scaling.png.
 
-    python benchmarks/bench_gaussians.py --threads 1   # full (about 10-15 min; see BENCHMARKS.md)
+    python benchmarks/bench_gaussians.py --threads 1   # full (about 20 min on one thread; see BENCHMARKS.md)
     python benchmarks/bench_gaussians.py --quick   # d in {2, 8}, 1000 steps; prints, writes nothing
 """
 from __future__ import annotations
