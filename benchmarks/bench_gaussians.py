@@ -16,24 +16,24 @@ GROUPS_FOR) and report:
   of that process's peak resident set size (getrusage ru_maxrss) over its size after the imports,
   i.e. everything the step needed: data, network, optimiser, activations, allocator caches.
 
-Settings: STEPS optimiser steps at batch 256 (STEPS_FOR where a d differs); MLP width
-max(128, min(2 d, 512)) (depth 4): the network's output is linear in its last hidden layer, so a
-width below d could only produce eps_hat in a width-dimensional subspace, while a full-covariance
-Gaussian needs all d; at d = 128 the default width 128 was found too narrow (every sampler
-diverged: FD 5e5). d = 128 trains on batches of 1024 drawn fresh from the truth (`fresh_data`):
-at batch 256 the gradient noise leaves the covariance a few percent off (NOTES). d = 512 gets
-`network.gaussian_skip` (nets/skip.py): without it the run diverged (ancestral FD 1.4e6, DDIM 7e5). The cause, measured on that run: a least-squares linear
-fit of eps_hat against x_t had eigenvalues ~0 at EVERY t (the exact gain is 1 at high noise), i.e.
-the width-512 MLP ignored a few percent of the 512 directions (eps error 0.059 per coordinate at
-t = 1, where the exact eps is x_t itself); x0_hat = (x_t - sigma eps_hat) / alpha multiplies those
-directions by 1 / alpha(1) ~ 150 and the chain's rms grew from 1 to 50. A square random input and
-output layer (width = d) has near-zero singular values that 3000 Adam steps do not grow; width
-2 d avoids it at d = 128, and the skip, which builds the identity in, avoids it at d = 512 (the
-chain's rms stays within 8% of the truth's). N_TRAIN = 50,000 training points (a model that
-learned its training set exactly would otherwise inherit that set's covariance error, which at
-d = 512 and 2000 points is as large as the floor itself). The FD of a Gaussian fit grows like
-d^2 / N, so at d = 512 the floor is large; the comparison stays fair at any N because both sides
-use the same N.
+Settings: STEPS optimiser steps at batch 256 (STEPS_FOR where a d differs); MLP width max(128, min(2
+d, 512)) (depth 4): the network's output is linear in its last hidden layer, so a width below d
+could only produce eps_hat in a width-dimensional subspace, while a full-covariance Gaussian needs
+all d; at d = 128 the default width 128 was found too narrow (every sampler diverged: FD 5e5). d =
+128 trains on batches of 1024 drawn fresh from the truth (`fresh_data`): at batch 256 the gradient
+noise leaves the covariance a few percent off (NOTES). d = 512 gets `network.gaussian_skip`
+(nets/skip.py): without it the run diverged (ancestral FD 1.4e6, DDIM 7e5). The cause, measured on
+that run: a least-squares linear fit of eps_hat against x_t had eigenvalues ~0 at EVERY t (the exact
+gain is 1 at high noise), i.e. the width-512 MLP ignored a few percent of the 512 directions (eps
+error 0.059 per coordinate at t = 1, where the exact eps is x_t itself); x0_hat = (x_t - sigma
+eps_hat) / alpha multiplies those directions by 1 / alpha(1) ~ 150 and the chain's rms grew from 1
+to 50. A square random input and output layer (width = d) has near-zero singular values that 3000
+Adam steps do not grow; width 2 d avoids it at d = 128, and the skip, which builds the identity in,
+avoids it at d = 512 (the chain's rms stays within 8% of the truth's). N_TRAIN = 50,000 training
+points (a model that learned its training set exactly would otherwise inherit that set's covariance
+error, which at d = 512 and 2000 points is as large as the floor itself). The FD of a Gaussian fit
+grows like d^2 / N, so at d = 512 the floor is large; the comparison stays fair at any N because
+both sides use the same N.
 
 Writes the `gaussians` section of BENCHMARKS.md and benchmarks/figures/gaussians-scaling.png.
 
@@ -106,7 +106,7 @@ def settings_for(d: int) -> dict:
 
 def settings_words(d: int) -> str:
     """EXTRA[d] in the table's words: "batch 1024, fresh", or "-" for the defaults."""
-    words = [SHORT[k] if v is True else f"{SHORT[k]} {v}" for k, v in EXTRA.get(d, {}).items()]
+    words = [(SHORT.get(k, k) if v is True else f"{SHORT.get(k, k)} {v}") for k, v in EXTRA.get(d, {}).items()]
     return ", ".join(words) or "-"
 
 
