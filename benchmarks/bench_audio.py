@@ -30,10 +30,10 @@ from common import ROOT, fmt, machine, train_within, write_section  # noqa: E402
 
 import difflab  # noqa: E402
 from difflab import viz  # noqa: E402
-from difflab.data.audio import find_fsdd  # noqa: E402
+from difflab.kinds.audio.datasets import find_fsdd  # noqa: E402
 from difflab.denoise import add_noise, denoise  # noqa: E402
-from difflab.eval.audio import audio_reference_floors, evaluate_audio, get_audio_classifier  # noqa: E402
-from difflab.modalities.audio import AudioModality, plot_audio_reverse, snr_db  # noqa: E402
+from difflab.kinds.audio.metrics import audio_reference_floors, evaluate_audio, get_audio_classifier  # noqa: E402
+from difflab.kinds.audio.kind import AudioKind, snr_db  # noqa: E402
 
 SIGMAS = [0.01, 0.03, 0.1]       # noise std in the data's units (clips peak at 0.9): ~23, ~14, ~4 dB SNR
 GUIDANCE = 2.0                   # classifier-free guidance scale of the labelled samples
@@ -98,9 +98,9 @@ def bench(p: dict, tmp: Path, figures: Path, seed: int = 0) -> dict:
     # the classifier's label of each sample against the label it was asked for
     pred = clf.predict_proba(np.clip(res.samples, -1, 1)).argmax(1)
     r["label_agreement"] = float(np.mean(pred == np.asarray(labels)))
-    r["figures"] = [*AudioModality().plot_samples(run, res.samples[:6], figures / "audio-fsdd"),
-                    *plot_audio_reverse(run, figures / "audio-fsdd-reverse", n=3, seed=seed,
-                                        steps=p["sample_steps"], labels=[0, 1, 2], guidance=GUIDANCE)]
+    r["figures"] = [*AudioKind().plot_samples(run, res.samples[:6], figures / "audio-fsdd"),
+                    *AudioKind().plot_reverse(run, figures / "audio-fsdd-reverse", n=3, seed=seed,
+                                     steps=p["sample_steps"], labels=[0, 1, 2], guidance=GUIDANCE)]
     history = json.loads((run.path / "history.json").read_text())
     if history["epoch"]:
         r["figures"].append(viz.plot_losses(history, figures / "audio-fsdd-losses.png", title="fsdd: loss per epoch"))

@@ -31,11 +31,11 @@ from common import ROOT, machine, write_section  # noqa: E402
 
 import difflab  # noqa: E402
 from difflab.denoise import add_noise, denoise  # noqa: E402
-from difflab.games.boards import decode, move_counts  # noqa: E402
-from difflab.games.metrics import board_floors, evaluate_boards, reconstruction  # noqa: E402
-from difflab.games.spec import get_game  # noqa: E402
+from difflab.kinds.board.boards import decode, move_counts  # noqa: E402
+from difflab.kinds.board.metrics import board_floors, evaluate_boards, reconstruction  # noqa: E402
+from difflab.kinds.board.spec import get_game  # noqa: E402
 from difflab.viz._figure import new_figure, save  # noqa: E402
-from difflab.viz.boards import draw_boards, draw_move_counts  # noqa: E402
+from difflab.kinds.board.pictures import draw_boards, draw_move_counts  # noqa: E402
 
 GAMES = ["tictactoe", "connect4"]
 TARGET_LEGAL = 0.95               # issue 5
@@ -138,7 +138,7 @@ def main(argv=None) -> None:
             f"`python benchmarks/bench_games.py` on {machine()}. Presets `configs/tictactoe.yaml` and "
             "`configs/connect4.yaml`; every sample decoded to an integer board (rounding each value to -1, 0 or 1, or "
             "the largest of a one-hot cell's three channels, as the preset's encoding says), none filtered. Legal = reachable in "
-            "play (see `difflab.games`); new = legal and not in the training set, beside the same share for "
+            "play (see `difflab.kinds.board`); new = legal and not in the training set, beside the same share for "
             "truth samples of the same size; move-count TV beside two truth draws of the same size "
             f"({settings['n_pairs']} pairs).\n\n" + text + "\n\n![generated boards and move counts](benchmarks/figures/games.png)\n"
             + (f"\n{a.note}\n" if a.note else ""))

@@ -30,10 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, fmt, machine, train_within, write_section  # noqa: E402
 
 import difflab  # noqa: E402
-from difflab.data.images import find_idx_dataset  # noqa: E402
+from difflab.kinds.image.datasets import find_idx_dataset  # noqa: E402
 from difflab.denoise import add_noise, denoise, psnr  # noqa: E402
 from difflab import viz  # noqa: E402
-from difflab.pictures import plot_image_reverse, plot_samples  # noqa: E402
 
 DATASETS = ["mnist", "fashion-mnist"]
 SIGMAS = [0.1, 0.2, 0.5]
@@ -48,16 +47,16 @@ QUICK = dict(minutes=0.3, probe_steps=5, n_samples=40, sample_steps=10, n_sweep=
 
 
 def image_metrics():
-    """`difflab.eval.images.evaluate_images` and its floor helper, or (None, None) if absent."""
+    """`difflab.kinds.image.metrics.evaluate_images` and its floor helper, or (None, None) if absent."""
     try:
-        from difflab.eval.images import evaluate_images, image_reference_floors
+        from difflab.kinds.image.metrics import evaluate_images, image_reference_floors
     except ImportError:
         return None, None
     return evaluate_images, image_reference_floors
 
 def classifier_accuracy(ds) -> float:
     """Test accuracy of the dataset's cached classifier (the judge of every image metric)."""
-    from difflab.eval.classifier import get_classifier
+    from difflab.kinds.image.classifier import get_classifier
 
     return get_classifier(ds, progress=False).test_accuracy
 
@@ -137,7 +136,7 @@ def denoise_table(run, ds, n: int, reverse_steps: int, seed: int):
 
 def quality_cells(ev) -> str:
     if ev is None:
-        return "n/a (difflab.eval.images not available) | | | | "
+        return "n/a (difflab.kinds.image.metrics not available) | | | | "
     fd, lab, pr = ev["metrics"]["fd_clf"], ev["labels"], ev["precision_recall"]
     return (f"{fmt(fd['value'])} / {fmt(fd['floor_p95'])} | {lab['confident_share']:.1%} | "
             f"{lab['n_classes_present']}/{len(lab['class_names'])} | {pr['precision']['value']:.3f} / "
@@ -167,10 +166,10 @@ def bench_dataset(name: str, p: dict, tmp: Path, figures: Path, seed: int = 0) -
     r["plain"], r["guided"] = judge(plain.samples, ds, floors_for, seed), judge(guided.samples, ds, floors_for, seed)
     r["classifier_accuracy"] = classifier_accuracy(ds)
     r["sampler"] = f"{plain.sampler}, {plain.steps} steps, NFE {plain.nfe} (guided: {guided.nfe})"
-    r["figures"] = [*plot_samples(run, plain.samples, figures / f"images-{name}-plain"),
-                    *plot_samples(run, guided.samples, figures / f"images-{name}-guided"),
-                    *plot_image_reverse(run, figures / f"images-{name}-reverse", n=8, seed=seed,
-                                        steps=p["sample_steps"], labels=list(range(8)), guidance=GUIDANCE)]
+    r["figures"] = [*run.hooks.plot_samples(run, plain.samples, figures / f"images-{name}-plain"),
+                    *run.hooks.plot_samples(run, guided.samples, figures / f"images-{name}-guided"),
+                    *run.hooks.plot_reverse(run, figures / f"images-{name}-reverse", n=8, seed=seed,
+                                             steps=p["sample_steps"], labels=list(range(8)), guidance=GUIDANCE)]
     history = json.loads((run.path / "history.json").read_text())
     if history["epoch"]:
         r["figures"].append(viz.plot_losses(history, figures / f"images-{name}-losses.png",
@@ -232,7 +231,7 @@ def section(results: list[dict], p: dict, quick: bool) -> str:
     if figs and not quick:
         lines += ["", "Figures: " + ", ".join(f"[{f.name}](benchmarks/figures/{f.name})" for f in figs)]
     if image_metrics()[0] is None:
-        lines += ["", "Quality metrics were not computed: `difflab.eval.images` was not importable."]
+        lines += ["", "Quality metrics were not computed: `difflab.kinds.image.metrics` was not importable."]
     return "\n".join(lines)
 
 

@@ -34,7 +34,7 @@ from common import ROOT, fmt, machine, write_section  # noqa: E402
 
 import difflab  # noqa: E402
 from difflab.denoise import add_noise, denoise  # noqa: E402
-from difflab.modalities.text import (evaluate_embeddings, format_text_result, nearest_table,  # noqa: E402
+from difflab.kinds.text.kind import (evaluate_embeddings, format_text_result, nearest_table,  # noqa: E402
                                      plot_text_samples, unit_rows)
 
 CONFIG = ROOT / "configs" / "sentences.yaml"

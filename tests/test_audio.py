@@ -10,11 +10,11 @@ import torch
 
 from difflab.cli import main
 from difflab.data import get_dataset
-from difflab.data.audio import fit_length, prepare_clip, read_wav, write_wav
+from difflab.kinds.audio.datasets import fit_length, prepare_clip, read_wav, write_wav
 from difflab.errors import DifflabError
-from difflab.eval import audio as audio_eval
 from difflab.eval.classifier import ClassifierOptions
-from difflab.modalities.audio import read_clips, snr_db
+from difflab.kinds.audio import metrics as audio_eval
+from difflab.kinds.audio.kind import read_clips, snr_db
 from difflab.nets.unet1d import UNet1d
 
 
@@ -117,7 +117,7 @@ def test_fsdd_official_split_labels_and_normaliser(tmp_path):
 
 
 def test_fsdd_missing_or_broken(tmp_path, monkeypatch):
-    import difflab.data.audio as audio_data
+    import difflab.kinds.audio.datasets as audio_data
 
     monkeypatch.setattr(audio_data, "search_dirs", lambda name, d: [tmp_path / "nowhere"])
     with pytest.raises(DifflabError, match="(?s)not found.*nowhere.*github.com/Jakobovski"):

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from difflab.data import get_dataset, list_datasets
-from difflab.data import images as images_module
-from difflab.data.cifar import read_cifar_binary, read_cifar_python_batch
-from difflab.data.idx import read_idx, read_idx_pair
+from difflab.data import paths as data_paths
+from difflab.kinds.image import datasets as images_module
+from difflab.kinds.image.cifar import read_cifar_binary, read_cifar_python_batch
+from difflab.kinds.image.idx import read_idx, read_idx_pair
 from difflab.errors import DifflabError
 
 MNIST_DIR = Path(__file__).parents[2] / "shared" / "data" / "mnist"
@@ -170,7 +171,8 @@ def test_mnist_dataset_from_data_dir(tmp_path, gz):
 
 def test_missing_dataset_says_where_it_looked_and_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)                                     # no ../shared/data here
-    monkeypatch.setattr(images_module, "REPO_ROOT", tmp_path / "repo")
+    monkeypatch.setattr(data_paths, "REPO_ROOT", tmp_path / "repo")
+    monkeypatch.setattr(data_paths, "CACHE", tmp_path / "cache")
     monkeypatch.setattr(images_module, "CACHE", tmp_path / "cache")
     monkeypatch.setattr(images_module, "SYSTEM_DIRS", {})
     empty = tmp_path / "empty"

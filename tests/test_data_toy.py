@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from difflab.data import get_dataset
-from difflab.data.pinwheel import pinwheel_log_prob
+from difflab.kinds.vector.pinwheel import pinwheel_log_prob
 from difflab.errors import DifflabError
 
 NAMES = ["normal1d", "normal2d", "normal-nd", "gmm", "pinwheel", "spiral", "moons", "checkerboard"]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from difflab.data import get_dataset
-from difflab.data.user import load_user_dataset
+from difflab.kinds.vector.user import load_user_dataset
 from difflab.errors import DifflabError
 
 X = np.arange(100, dtype=np.float64).reshape(50, 2)        # 50 rows, d = 2, all distinct

@@ -10,7 +10,7 @@ from difflab.data import Normaliser
 from difflab.denoise import (add_noise, matching_time, noise_ratio_of, posterior_mean, psnr, reverse_from,
                              reverse_times)
 from difflab.errors import DifflabError
-from difflab.image_io import load_images
+from difflab.kinds.image.io import load_images
 from difflab.processes import VEProcess, VPProcess
 
 MU, S = 0.3, 0.5            # the data: x0 ~ N(MU, S^2) per coordinate, normalised units

@@ -9,9 +9,10 @@ import pytest
 from difflab.cli import main
 from difflab.data import get_dataset
 from difflab.errors import DifflabError
-from difflab.eval import classifier as classifier_module
-from difflab.eval.classifier import ClassifierOptions, default_cache_dir, get_classifier
-from difflab.eval.images import FD_NAME, evaluate_images, format_image_metrics, image_reference_floors
+from difflab.eval.classifier import ClassifierOptions, default_cache_dir
+from difflab.kinds.image import classifier as classifier_module
+from difflab.kinds.image.classifier import get_classifier
+from difflab.kinds.image.metrics import FD_NAME, evaluate_images, format_image_metrics, image_reference_floors
 
 SMALL = ClassifierOptions(width=8, feature_dim=16, epochs=8, min_steps=0, batch_size=64)   # ~1 s on 8x8 images
 

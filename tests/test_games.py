@@ -11,9 +11,9 @@ import pytest
 from difflab.cli import main
 from difflab.data import get_dataset
 from difflab.errors import DifflabError
-from difflab.games import connect4, tictactoe
-from difflab.games.boards import decode, encode, encoding_of, move_counts, validate_boards
-from difflab.games.metrics import evaluate_boards, reconstruction, tv_distance
+from difflab.kinds.board import connect4, tictactoe
+from difflab.kinds.board.boards import decode, encode, encoding_of, move_counts, validate_boards
+from difflab.kinds.board.metrics import evaluate_boards, reconstruction, tv_distance
 
 X, O, _ = 1, -1, 0
 

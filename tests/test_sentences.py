@@ -8,13 +8,14 @@ import math
 import numpy as np
 import pytest
 
-import difflab.data.sentences as sentences_mod
+import difflab.kinds.text.datasets as sentences_mod
 from difflab.cli import main
 from difflab.data import get_dataset
 from difflab.errors import DifflabError
 from difflab.eval.frechet import frechet_distance
-from difflab.modalities.text import (TextModality, evaluate_embeddings, format_text_result, nearest_cosines,
-                                     nearest_table, write_nearest)
+from difflab.kinds.text.geometry import nearest_cosines
+from difflab.kinds.text.kind import TextKind
+from difflab.kinds.text.metrics import evaluate_embeddings, format_text_result, nearest_table, write_nearest
 
 TINY = ["--set", "network.width=32", "--set", "network.depth=1", "--set", "network.emb_dim=8",
         "--set", "batch_size=32", "--no-progress"]
@@ -184,7 +185,7 @@ def test_nearest_sentences_and_their_file(tmp_path):
     path = write_nearest(tmp_path / "s_nearest.txt", x, ref, names)
     lines = path.read_text().splitlines()
     assert lines[0].startswith("# the 3 nearest training sentences of each of 2") and len(lines) == 1 + 2 * 4
-    assert TextModality().extra_outputs(tmp_path / "s.npy") == [tmp_path / "s_nearest.txt"]
+    assert TextKind().extra_outputs(tmp_path / "s.npy") == [tmp_path / "s_nearest.txt"]
 
 
 def exact_moments(mean, cov, n, seed):
@@ -236,7 +237,7 @@ def test_text_evaluation_against_its_references():
 
 
 def test_denoise_report_and_input(tmp_path, fake):
-    hooks = TextModality()
+    hooks = TextKind()
     clean = fake(["a", "b", "c"])
     report = hooks.denoise_report(clean, clean + 0.1, clean * 2)
     assert "noisy" in report and report.endswith("restored 1.000")

@@ -4,8 +4,9 @@
     run = difflab.train("pinwheel", method="ddpm", out="runs/pw-ddpm", steps=3000, seed=0)
     samples = difflab.load("runs/pw-ddpm").sample(5000, sampler="ddim", steps=50, seed=1)
 """
-__version__ = "0.1.0"
+from .version import __version__
 
+from . import kinds  # noqa: E402  (registers every kind of data and its datasets)
 from .api import Run, load, train  # noqa: E402
 
 __all__ = ["train", "load", "Run", "__version__"]

@@ -1,16 +1,38 @@
-"""The `difflab` command line. Every user-fixable problem ends in one line on stderr, no traceback."""
+"""The `difflab` command line. Every user-fixable problem ends in one line on stderr, no traceback.
+
+Each flag means one thing in every command: `--set KEY=VALUE` overrides a config field (train,
+run, data), `--option KEY=VALUE` passes an option to the sampler (sample), `--steps` counts
+training steps in train and run, sampler steps in sample and denoise, ODE steps in likelihood.
+"""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from .errors import DifflabError
+from .version import __version__
+from .arrays import load_points_file
+from .config import METHODS, Config, load_yaml, make_config, parse_value
+from .data import get_dataset, list_datasets
+from .data.registry import prefix_names
+from .denoise import MODES, add_noise, denoise
+from .errors import DifflabError, unknown_name
+from .kind import kind_of
+from .pictures import plot_training
+from .pipeline import build_dataset
+from .run import load
+from .samplers import SAMPLERS
+from .samplers.likelihood import load_points, run_likelihood
+from .study import run_study
+from .training import train
 
 EPILOG = "Run `difflab COMMAND --help` for the options of a command."
+METHOD_NAMES = ", ".join(METHODS)
+SAMPLER_NAMES = ", ".join(SAMPLERS)
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
@@ -18,7 +40,8 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="seed that fixes every random choice")
     p.add_argument("--config", help="YAML preset of settings (see configs/)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any config field, e.g. --set process.beta_end=0.01 (repeatable)")
+                   help="override a config field, e.g. --set process.beta_end=0.01 (repeatable; the fields are "
+                        "documented in difflab/config.py)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
@@ -36,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model on a dataset")
     p.add_argument("data", help="built-in dataset name (see `difflab datasets`) or a .npy/.csv/.npz file")
-    p.add_argument("--method", default=None, help="ddpm or dsm (default ddpm)")
+    p.add_argument("--method", default=None,
+                   help=f"one of {METHOD_NAMES} (default ddpm)")
     p.add_argument("--out", required=True, help="run folder to write")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--data-dir", default=None, help="folder holding an image dataset's files (data_options.data_dir)")
@@ -45,20 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="draw samples from a trained run")
     p.add_argument("run", help="run folder")
     p.add_argument("--n", type=int, default=2000, help="number of samples (default 2000)")
-    p.add_argument("--sampler", default=None, help="sampler name (default: the run's)")
+    p.add_argument("--sampler", default=None,
+                   help=f"one of {SAMPLER_NAMES} (default: the run's)")
     p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the run's own for its own "
                    "sampler, e.g. 20 for DSM's dpm-solver; otherwise every level, 50 for euler, heun, dpm-solver)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--out", required=True, help="output .npy file (N, d) in the data's units; for images "
                    "(N, C, H, W) in [0, 1] with a PNG grid beside it")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="sampler option, e.g. --set eta=0.5 or --set variance=large")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="sampler option, e.g. --option eta=0.5 (ddim) or --option variance=large (ddpm)")
     p.add_argument("--labels", default=None, help="class-conditional runs: one class (3), a list cycled over "
                    "the samples (0,1,2), or 'all' (every class in turn)")
     p.add_argument("--guidance", type=float, default=None,
                    help="classifier-free guidance scale with --labels (1 = plain conditional, default)")
     p.add_argument("--plot", action="store_true", help="also write PNG pictures beside the .npy "
-                   "(images: samples beside test images, the reverse process as a grid and a GIF)")
+                   "(samples beside the test set, the reverse process)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
 
     p = sub.add_parser("denoise", help="restore noisy data (images, audio, embeddings, boards) with a trained run")
@@ -66,11 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, help="images: .npy (N, C, H, W) in [0, 1] or a PNG; other kinds: their own files (see docs)")
     p.add_argument("--sigma", type=float, required=True, help="noise standard deviation in the data's own units ([0, 1] pixels for images)")
     p.add_argument("--out", required=True, help="restored data .npy (images: a PNG strip is written beside it)")
-    p.add_argument("--mode", default="posterior-mean", help="posterior-mean (one step, default) or reverse "
-                   "(the sampler from the matching noise level)")
+    p.add_argument("--mode", default="posterior-mean",
+                   help="posterior-mean (one step, default) or reverse (the sampler from the matching noise level)")
     p.add_argument("--noisy", action="store_true", help="the input already carries noise of std --sigma")
     p.add_argument("--seed", type=int, default=0, help="seed of the added noise and of the reverse sampler")
-    p.add_argument("--sampler", default=None, help="sampler for --mode reverse (default: the run's)")
+    p.add_argument("--sampler", default=None,
+                   help=f"sampler for --mode reverse, one of {SAMPLER_NAMES} (default: the run's)")
     p.add_argument("--steps", type=int, default=None, help="sampler steps for --mode reverse")
     p.add_argument("--n", type=int, default=None, help="restore the first N items only")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -99,19 +125,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("data", help="write a built-in dataset's train/test split to an .npz file")
     p.add_argument("name")
     p.add_argument("--out", required=True)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="dataset option")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field of the data: data_options.KEY (a dataset option; a bare KEY that "
+                        "is not a config field is read as one), n_train, n_test")
     p.add_argument("--seed", type=int, default=0, help="split seed")
     p.add_argument("--overwrite", action="store_true")
     return parser
 
 
-def _options(items) -> dict:
-    from .config import parse_value
-
+def _options(items, flag: str) -> dict:
     out = {}
     for item in items:
         if "=" not in item:
-            raise DifflabError(f"--set expects key=value, got {item!r}")
+            raise DifflabError(f"{flag} expects key=value, got {item!r}")
         k, v = item.split("=", 1)
         out[k.strip()] = parse_value(v.strip())
     return out
@@ -124,9 +150,6 @@ def _check_new_file(path: Path, overwrite: bool = False) -> None:
 
 
 def cmd_train(a) -> None:
-    from .config import load_yaml, make_config
-    from .training import train
-
     if a.resume:
         if a.method or a.config or a.set or a.seed is not None or a.data_dir:
             raise DifflabError("--resume continues a run with its saved settings; only --steps may change")
@@ -135,51 +158,33 @@ def cmd_train(a) -> None:
         cfg = make_config(load_yaml(a.config) if a.config else {}, a.set, data=a.data, method=a.method,
                           steps=a.steps, seed=a.seed, **{"data_options.data_dir": a.data_dir})
         path = train(cfg, a.out, overwrite=a.overwrite, progress=not a.no_progress)
-    from .pictures import plot_training
-
     plot_training(path)
     print(f"trained: {path}")
 
 
 def cmd_sample(a) -> None:
-    from .run import load
-
     out = Path(a.out)
     if out.suffix != ".npy":
         raise DifflabError(f"--out must be a .npy file, got {out}")
     run = load(a.run)
-    _check_new_file(out, a.overwrite)
-    from .modality import modality
-
-    grid = out.with_suffix(".png")
-    if run.kind == "image":
-        _check_new_file(grid, a.overwrite)
-    hooks = modality(run.kind)
-    for extra in hooks.extra_outputs(out):
-        _check_new_file(extra, a.overwrite)
+    hooks = run.hooks
+    for path in [out, *hooks.extra_outputs(out)]:
+        _check_new_file(path, a.overwrite)
     labels = _labels(a.labels, a.n, run.n_classes)
+    options = _options(a.option, "--option")
     res = run.sample_with_info(a.n, sampler=a.sampler, steps=a.steps, seed=a.seed, labels=labels,
-                               guidance=a.guidance, **_options(a.set))
+                               guidance=a.guidance, **options)
     np.save(out, res.samples)
     print(f"wrote {out}: {res.samples.shape[0]} samples of shape {tuple(res.samples.shape[1:])}; "
           f"sampler {res.sampler}, {res.steps} steps, NFE {res.nfe} per sample, {res.seconds:.2f} s")
-    if run.kind == "image":
-        from .pictures import image_sample_grid
-
-        print(f"wrote {image_sample_grid(run, res.samples, grid, labels)}")
     for path in hooks.write_outputs(run, res.samples, out, labels):
         print(f"wrote {path}")
     if a.plot:
-        from .pictures import plot_image_reverse, plot_samples
-
-        paths = plot_samples(run, res.samples, out.with_suffix(""))
+        paths = hooks.plot_samples(run, res.samples, out.with_suffix(""))
         few = labels if labels is None or isinstance(labels, int) else labels[:8]
         n_rev = 8 if few is None or isinstance(few, int) else len(few)
-        rev_kw = dict(seed=a.seed, sampler=a.sampler, steps=a.steps, labels=few, guidance=a.guidance, **_options(a.set))
-        if run.kind == "image":
-            paths += plot_image_reverse(run, f"{out.with_suffix('')}_reverse", n=n_rev, **rev_kw)
-        else:
-            paths += hooks.plot_reverse(run, Path(f"{out.with_suffix('')}_reverse"), n_rev, **rev_kw)
+        paths += hooks.plot_reverse(run, Path(f"{out.with_suffix('')}_reverse"), n_rev, seed=a.seed, sampler=a.sampler,
+                                    steps=a.steps, labels=few, guidance=a.guidance, **options)
         for p in paths:
             print(f"wrote {p}")
 
@@ -203,12 +208,6 @@ def _labels(text: str | None, n: int, n_classes: int | None):
 
 
 def cmd_denoise(a) -> None:
-    from .denoise import MODES, add_noise, denoise, psnr
-    from .errors import unknown_name
-    from .image_io import load_images
-    from .pictures import plot_denoising
-    from .run import load
-
     out = Path(a.out)
     if out.suffix != ".npy":
         raise DifflabError(f"--out must be a .npy file, got {out}")
@@ -218,53 +217,29 @@ def cmd_denoise(a) -> None:
         raise DifflabError(f"--sigma must be positive, got {a.sigma}")
     if a.n is not None and a.n < 1:
         raise DifflabError(f"--n must be a positive integer, got {a.n}")
-    from .modality import modality
-
     run = load(a.run)
-    hooks = modality(run.kind)
-    if run.kind != "image":
-        x = hooks.read_input(a.input, run)
-        if x is None:
-            raise DifflabError(f"{run.path} holds {run.kind} data ({run.dataset_name!r}); denoise restores images, "
-                               "audio, sentence embeddings and boards")
-        for path in [out, *hooks.extra_outputs(out)]:
-            _check_new_file(path, a.overwrite)
-        x = np.asarray(x, dtype=np.float32)[:a.n]
-        clean, noisy = (None, x) if a.noisy else (x, add_noise(x, a.sigma, a.seed))
-        restored = denoise(run, noisy, a.sigma, mode=a.mode, sampler=a.sampler, steps=a.steps, seed=a.seed)
-        restored = hooks.finish(run, restored)
-        np.save(out, restored)
-        print(f"wrote {out}: {len(restored)} items restored from noise of std {a.sigma:g} ({a.mode})")
-        if clean is not None:
-            report = hooks.denoise_report(clean, noisy, restored)
-            if report:
-                print(report)
-        for path in hooks.write_outputs(run, restored, out):
-            print(f"wrote {path}")
-        return
-    strip = out.with_suffix(".png")
-    for path in (out, strip):
+    hooks = run.hooks
+    x = np.asarray(hooks.read_input(a.input, run, noisy=a.noisy), dtype=np.float32)[:a.n]
+    for path in [out, *hooks.extra_outputs(out)]:
         _check_new_file(path, a.overwrite)
-    x = load_images(a.input, run.shape, clean=not a.noisy)[:a.n]
     clean, noisy = (None, x) if a.noisy else (x, add_noise(x, a.sigma, a.seed))
     restored = denoise(run, noisy, a.sigma, mode=a.mode, sampler=a.sampler, steps=a.steps, seed=a.seed)
+    restored = hooks.finish(run, restored)
     np.save(out, restored)
-    print(f"wrote {out}: {len(restored)} images restored from noise of std {a.sigma:g} ({a.mode})")
-    rows = [("noisy", noisy), ("restored", restored)]
+    print(f"wrote {out}: {len(restored)} items restored from noise of std {a.sigma:g} ({a.mode})")
     if clean is not None:
-        rows.insert(0, ("clean", clean))
-        print(f"PSNR: noisy {psnr(clean, noisy).mean():.2f} dB -> restored {psnr(clean, restored).mean():.2f} dB")
-    print(f"wrote {plot_denoising(rows, strip, f'{run.dataset_name}: denoising at sigma {a.sigma:g} ({a.mode})')}")
+        report = hooks.denoise_report(clean, noisy, restored)
+        if report:
+            print(report)
+    rows = ([] if clean is None else [("clean", clean)]) + [("noisy", noisy), ("restored", restored)]
+    title = f"{run.dataset_name}: denoising at sigma {a.sigma:g} ({a.mode})"
+    for path in hooks.write_denoised(run, rows, out, title):
+        print(f"wrote {path}")
 
 
 def cmd_evaluate(a) -> None:
-    from .eval import format_metrics_table
-    from .run import load
-
     if a.n_pairs < 10:
         raise DifflabError(f"--n-pairs must be at least 10, got {a.n_pairs}")
-    from .arrays import load_points_file
-
     run = load(a.run)
     samples = load_points_file(a.samples, "samples")
     result = run.evaluate(samples, seed=a.seed, n_pairs=a.n_pairs)
@@ -272,24 +247,11 @@ def cmd_evaluate(a) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     replaced = out.exists()
     out.write_text(json.dumps(result, indent=1))
-    from .modality import modality
-
-    text = modality(run.kind).format_result(result)
-    if text is not None:
-        print(text)
-    elif result.get("kind") == "image":
-        from .eval.images import format_image_metrics
-
-        print(format_image_metrics(result))
-    else:
-        print(format_metrics_table(result))
+    print(run.hooks.format_result(result))
     print(f"{'replaced' if replaced else 'wrote'} {out}")
 
 
 def cmd_likelihood(a) -> None:
-    from .run import load
-    from .samplers.likelihood import load_points, run_likelihood
-
     run = load(a.run)
     x, what = load_points(run, a.data, a.n)
     r = run_likelihood(run, x, steps=a.steps, divergence=a.divergence, n_probes=a.probes, seed=a.seed)
@@ -308,49 +270,47 @@ def cmd_likelihood(a) -> None:
 
 
 def cmd_datasets(a) -> None:
-    from .data import list_datasets
-
     rows = list_datasets()
     print(f"{'name':14s} {'shape':12s} {'train/test':12s} {'truth':6s} {'exact logp':10s}  description")
     for r in rows:
         print(f"{r['name']:14s} {str(tuple(r['shape'])):12s} {str(r['n_train']) + '/' + str(r['n_test']):12s} "
               f"{'yes' if r['truth_sampler'] else 'no':6s} {'yes' if r['exact_log_density'] else 'no':10s}  "
               f"{r['description'] or r['summary']}")
-    from .data.registry import prefix_names
-
     for prefix, summary in prefix_names().items():
         print(f"{prefix + '<path>':14s} {'':12s} {'':12s} {'no':6s} {'no':10s}  {summary}")
     print("\nYour own data: a .npy or .csv file of shape (N, d), or an .npz with 'train' and 'test' arrays.")
     if a.plot:
-        from .data import get_dataset
-        from .pictures import plot_split
-
         out = Path(a.plot)
         out.mkdir(parents=True, exist_ok=True)
         for r in rows:
             try:
-                ds = get_dataset(r["name"], **({"n_train": 2000, "n_test": 500} if r["kind"] != "vector" else {}))
+                ds = get_dataset(r["name"], n_train=min(2000, r["n_train"] or 2000), n_test=min(500, r["n_test"] or 500))
             except DifflabError as e:
                 print(f"skipped {r['name']}: {e}")
                 continue
-            print(f"wrote {plot_split(ds, out / (r['name'] + '.png'))}")
+            print(f"wrote {kind_of(ds.kind).plot_split(ds, out / (r['name'] + '.png'))}")
 
 
 def cmd_data(a) -> None:
-    from .data import get_dataset
-
     out = Path(a.out)
     if out.suffix != ".npz":
         raise DifflabError(f"--out must be an .npz file, got {out}")
     _check_new_file(out, a.overwrite)
-    ds = get_dataset(a.name, seed=a.seed, **_options(a.set))
+    fields = {f.name for f in dataclasses.fields(Config)}
+    sets = []
+    for item in a.set:
+        key = item.split("=", 1)[0].strip()
+        if "." not in key and key not in fields:      # a dataset option given by its bare name
+            print(f"difflab: --set {key}=... read as --set data_options.{item.strip()}", file=sys.stderr)
+            item = f"data_options.{item.strip()}"
+        sets.append(item)
+    cfg = make_config({}, sets, data=a.name, data_seed=a.seed)
+    ds = build_dataset(cfg)
     np.savez(out, train=ds.train, test=ds.test)
     print(f"wrote {out}: train {ds.train.shape}, test {ds.test.shape}")
 
 
 def cmd_run(a) -> None:
-    from .study import run_study
-
     report = run_study(a.out, steps=a.steps, seed=a.seed if a.seed is not None else 0, sets=a.set,
                        overwrite=a.overwrite, n_samples=a.n_samples, progress=not a.no_progress,
                        config=a.config)
@@ -366,13 +326,11 @@ def main(argv=None) -> int:
     parser = build_parser()
     a = parser.parse_args(argv)
     if a.version:
-        from . import __version__
-
         print(__version__)
         return 0
     if a.command is None:
-        parser.print_help()
-        return 0
+        parser.print_help(sys.stderr)
+        return 2
     try:
         COMMANDS[a.command](a)
     except DifflabError as e:

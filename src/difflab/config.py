@@ -14,6 +14,8 @@ from pathlib import Path
 import yaml
 
 from .errors import DifflabError, unknown_name
+from .objectives import get_objective
+from .samplers import get_sampler
 
 # What "ddpm" and "dsm" mean: a process, an objective and a default sampler.
 METHODS = {
@@ -209,8 +211,5 @@ def validate(cfg: Config) -> None:
         raise DifflabError(f"ema_decay must lie in [0, 1), got {cfg.ema_decay}")
     if cfg.sample_steps is not None and (not isinstance(cfg.sample_steps, int) or cfg.sample_steps < 1):
         raise DifflabError(f"sample_steps must be a positive integer, got {cfg.sample_steps!r}")
-    from .objectives import get_objective
-    from .samplers import get_sampler
-
     get_objective(cfg.objective)
     get_sampler(cfg.sampler)

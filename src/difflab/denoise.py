@@ -14,14 +14,15 @@ the noisy image is scaled down by alpha(t*) first). From there:
   noisier than the mean. Samplers with Langevin steps (langevin, pc) mix towards the data
   distribution at each level and so forget part of the observation; they are allowed, not advised.
 
-For images the network's x0_hat is kept in [0, 1] at every step (`Run.denoiser`, clipping.py).
+For images the network's x0_hat is kept in [0, 1] at every step (`Run.denoiser`, clipping.py),
+and the result is finished as samples are (`Kind.finish`: images clipped to [0, 1]).
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .errors import DifflabError, unknown_name
+from .errors import DifflabError, check_options, unknown_name
 from .samplers import CountingDenoiser, get_sampler
 from .samplers.times import is_ode_grid, sampler_times, smallest_level_time, t_from_noise_ratio
 from .utils import batch_times, make_generator
@@ -99,7 +100,8 @@ def psnr(clean: np.ndarray, other: np.ndarray, data_range: float = 1.0) -> np.nd
 def denoise(run, noisy: np.ndarray, sigma: float, *, mode: str = "posterior-mean", sampler: str | None = None,
             steps: int | None = None, seed: int = 0, **options) -> np.ndarray:
     """Restore `noisy` (N, *shape) in the data's units, corrupted by Gaussian noise of std `sigma`
-    (same units), with a loaded `run`. Images come back clipped to [0, 1]."""
+    (same units), with a loaded `run`. Images come back clipped to [0, 1]; boards as the model's
+    raw values (the CLI decodes them)."""
     if mode not in MODES:
         raise unknown_name("denoise mode", mode, MODES)
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0:
@@ -116,10 +118,8 @@ def denoise(run, noisy: np.ndarray, sigma: float, *, mode: str = "posterior-mean
         name = sampler or run.config.sampler
         opts = dict(run.config.sampler_options) if name == run.config.sampler else {}
         opts.update(options)
-        try:
-            x0 = reverse_from(counter, run.process, y_n, ratio, name, steps=steps,
-                              generator=make_generator(seed, run.device), **opts)
-        except TypeError as e:
-            raise DifflabError(f"sampler {name!r}: {e}") from None
+        check_options(get_sampler(name), opts, f"sampler {name!r}", None, None, None, None)
+        x0 = reverse_from(counter, run.process, y_n, ratio, name, steps=steps,
+                          generator=make_generator(seed, run.device), **opts)
     out = run.normaliser.unnormalise(x0.cpu().numpy().astype(np.float64)).astype(np.float32)
-    return np.clip(out, 0.0, 1.0) if run.kind == "image" else out
+    return np.clip(out, *run.hooks.data_range) if run.hooks.clip_by_default else out

@@ -8,13 +8,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .clipping import clipped_denoiser, data_box
+from .conditioning import check_guidance, labelled_denoiser, resolve_labels
 from .config import Config
 from .data import Normaliser
-from .errors import DifflabError
-from .modality import modality
+from .errors import DifflabError, check_options
+from .files import load_json, load_tensors
+from .kind import kind_of
 from .pipeline import build_dataset, build_network, build_process
 from .samplers import CountingDenoiser, get_sampler
-from .training.checkpoint import load_json, load_tensors
+from .samplers.times import sampler_times
 from .utils import make_generator, pick_device
 
 
@@ -45,6 +48,7 @@ class Run:
         self.device = pick_device(device)
         self.process = build_process(info["process"])
         self.kind = info["dataset"].get("kind", "vector")
+        self.hooks = kind_of(self.kind)          # what differs with the kind of data (difflab/kind.py)
         self.n_classes = info["dataset"].get("n_classes") if self.config.class_conditional else None
         self.net = build_network(self.config, self.shape, self.process, n_classes=self.n_classes).to(self.device)
         try:
@@ -75,16 +79,13 @@ class Run:
 
     def denoiser(self, y: torch.Tensor | None = None, guidance: float = 1.0, clip: bool | None = None):
         """The denoise_fn handed to samplers: the network, with labels y (n,) and guidance for a
-        class-conditional run, and for image runs (clip None or True) its x0_hat kept in [0, 1]
-        (see clipping.py)."""
-        from .clipping import clipped_denoiser, data_box
-        from .conditioning import labelled_denoiser
-
+        class-conditional run, and its x0_hat kept inside the data's range (see clipping.py) when
+        `clip` is True, or None for a kind that clips by default (images)."""
         fn = self.denoise_fn if y is None else labelled_denoiser(self.net, y, guidance)
-        box = (0.0, 1.0) if self.kind == "image" else getattr(modality(self.kind), "data_range", None)
+        box = self.hooks.data_range
         if clip and box is None:
             raise DifflabError(f"clip needs data with a known range (images, boards); this run holds {self.kind} data")
-        if clip or (clip is None and self.kind == "image"):
+        if clip or (clip is None and self.hooks.clip_by_default):
             fn = clipped_denoiser(fn, self.process, *data_box(self.normaliser, *box))
         return fn
 
@@ -92,8 +93,6 @@ class Run:
         """The sampler's default time grid (see samplers/times.py): the process's levels, or
         Karras or log spacing for the ODE solvers, which for VP start where this data's size
         makes x_t pure noise (`ode_start_ratio`)."""
-        from .samplers.times import sampler_times
-
         return sampler_times(self.process, sampler, steps, dim=int(np.prod(self.shape)))
 
     @torch.no_grad()
@@ -108,8 +107,6 @@ class Run:
         unconditionally. `clip` (default: on for images) keeps every step's x0_hat in the data's
         range, as DDPM's sampler does; images come back clipped to [0, 1].
         """
-        from .conditioning import check_guidance, resolve_labels
-
         if not isinstance(n, int) or n < 1:
             raise DifflabError(f"the number of samples must be a positive integer, got {n!r}")
         y = resolve_labels(labels, n, self.n_classes, self.device)
@@ -118,21 +115,17 @@ class Run:
         fn = get_sampler(name)
         opts = dict(self.config.sampler_options) if name == self.config.sampler else {}
         opts.update(options)
+        check_options(fn, opts, f"sampler {name!r}", None, None, None, None)
         steps = steps if steps is not None else (self.config.sample_steps if name == self.config.sampler else None)
         ts = self.times(name, steps)
         gen = generator or make_generator(seed, self.device)
         counter = CountingDenoiser(self.denoiser(y, w, clip))
         start = time.perf_counter()
         x_T = self.process.prior_sample((n,) + self.shape, gen, device=self.device)
-        try:
-            x0 = fn(counter, self.process, x_T, ts, generator=gen, callback=callback, **opts)
-        except TypeError as e:
-            raise DifflabError(f"sampler {name!r}: {e}") from None
+        x0 = fn(counter, self.process, x_T, ts, generator=gen, callback=callback, **opts)
         seconds = time.perf_counter() - start
         samples = self.normaliser.unnormalise(x0.cpu().numpy().astype(np.float64)).astype(np.float32)
-        if self.kind == "image":
-            samples = np.clip(samples, 0.0, 1.0)          # pixels: the last step of DDPM clips to the data range
-        samples = modality(self.kind).finish(self, samples)   # e.g. boards decoded to integers
+        samples = self.hooks.finish(self, samples)     # e.g. images clipped to [0, 1], boards decoded to integers
         nfe = counter.nfe * (2 if y is not None and w != 1.0 else 1)   # guidance: conditional + unconditional
         return SampleResult(samples, nfe, seconds, name, len(ts) - 1)
 
@@ -161,22 +154,12 @@ class Run:
 
     def evaluate(self, samples: np.ndarray, *, seed: int = 0, n_pairs: int = 10, floors: dict | None = None) -> dict:
         """Compare samples with the truth (or the test set) beside the metric's noise floor
-        (`floors`: precomputed `difflab.eval.reference_floors`, to share one floor between runs)."""
-        from .eval import evaluate_samples
-
+        (`floors`: precomputed by the kind's floor function, to share one floor between runs)."""
         samples = np.asarray(samples)
-        shape = modality(self.kind).sample_shape(self)      # what `sample` returns (boards: decoded)
+        shape = self.hooks.sample_shape(self)      # what `sample` returns (boards: decoded)
         if samples.shape[1:] != shape:
             raise DifflabError(f"samples have shape {samples.shape}; this run's samples have shape (N, {', '.join(map(str, shape))})")
-        if self.dataset.kind == "image":      # classifier-feature metrics (eval/images.py); floors from image_reference_floors
-            from .eval.images import evaluate_images
-
-            return evaluate_images(samples, self.dataset, np.random.default_rng(seed), n_pairs=n_pairs, floors=floors)
-        own = modality(self.kind).evaluate(samples, self.dataset, np.random.default_rng(seed), n_pairs=n_pairs,
-                                           floors=floors)
-        if own is not None:
-            return own
-        return evaluate_samples(samples, self.dataset, np.random.default_rng(seed), n_pairs=n_pairs, floors=floors)
+        return self.hooks.evaluate(samples, self.dataset, np.random.default_rng(seed), n_pairs=n_pairs, floors=floors)
 
 
 def load(path, device: str = "auto") -> Run:

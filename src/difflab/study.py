@@ -14,9 +14,10 @@ import numpy as np
 from .config import load_yaml, make_config
 from .errors import DifflabError
 from .eval import reference_floors
-from .pictures import plot_reverse, plot_samples, plot_training
+from .pictures import plot_training
 from .run import load
 from .training import train
+from .viz import write_report
 
 STUDY = [("pinwheel", "ddpm"), ("pinwheel", "dsm"), ("gmm", "ddpm"), ("gmm", "dsm")]
 SEED_SAMPLER = {"dsm": "langevin"}   # the seed document's sampler, shown beside a method's default when it differs
@@ -29,8 +30,6 @@ def run_study(out, *, steps=None, seed: int = 0, sets=None, overwrite=False, n_s
     Runs of one dataset share one noise floor. A DSM run is also sampled with the seed's annealed
     Langevin dynamics (its own row and pictures) when its default sampler is another one.
     """
-    from .viz import write_report
-
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         if not overwrite:
@@ -59,8 +58,8 @@ def run_study(out, *, steps=None, seed: int = 0, sets=None, overwrite=False, n_s
             evaluation = run.evaluate(res.samples, seed=seed + 2, floors=floors[data])
             (run_dir / f"metrics{tag}.json").write_text(json.dumps(evaluation, indent=1))
             label = f"{data} / {method}" + ("" if default else f" ({sampler})")
-            plot_samples(run, res.samples, run_dir / f"samples{tag}", label=label)
-            plot_reverse(run, run_dir, name=f"reverse{tag}", snapshots=snapshots, sampler=sampler)
+            run.hooks.plot_samples(run, res.samples, run_dir / f"samples{tag}", label=label)
+            run.hooks.plot_reverse(run, run_dir / f"reverse{tag}", snapshots=snapshots, sampler=sampler)
             images = {"samples beside the test set": f"samples{tag}_vs_test.png",
                       "reverse process": f"reverse{tag}.png", "reverse process (animated)": f"reverse{tag}.gif"}
             if default:

@@ -46,16 +46,3 @@ def pick_device(name: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
 
-
-def import_present(package: str, names) -> None:
-    """Import `package.<name>` for each name, skipping modules that do not exist (a module that
-    exists but fails, or needs something missing, still raises). Runs registration decorators."""
-    import importlib
-
-    for name in names:
-        full = f"{package}.{name}"
-        try:
-            importlib.import_module(full)
-        except ModuleNotFoundError as e:
-            if e.name != full:
-                raise

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..viz.vector import plot_points
+
 
 @dataclass(frozen=True)
 class Normaliser:
@@ -112,6 +114,4 @@ class Dataset:
 
     def plot(self, ax, x: np.ndarray, **kw):
         """Draw a batch of raw samples on a matplotlib axis (scatter for vectors)."""
-        from ..viz.vector import plot_points
-
         return plot_points(ax, x, **kw)

@@ -4,13 +4,14 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from ..errors import DifflabError, unknown_name
+from ..errors import DifflabError, call_checked, unknown_name
 from .base import Dataset
 
 _FACTORIES: dict[str, Callable[..., Dataset]] = {}
 _SUMMARIES: dict[str, str] = {}
 _DESCRIBERS: dict[str, Callable[[], dict]] = {}     # name -> info without building (costly datasets)
 _PREFIXES: dict[str, Callable[..., Dataset]] = {}   # "wav" -> factory(argument, **options) for "wav:FOLDER"
+_FILES: list[Callable[..., Dataset]] = []            # loaders of a user's own file, named by its path
 
 USER_SUFFIXES = (".npy", ".csv", ".npz")
 
@@ -33,10 +34,6 @@ def register(name: str, summary: str = "", describe: Callable[[], dict] | None =
     return deco
 
 
-_FAMILIES = ("toy", "shapes", "images", "audio", "sentences", "games")   # modules of difflab.data
-_loaded = False
-
-
 def register_prefix(prefix: str, summary: str = ""):
     """Decorator: `@register_prefix("wav")` on `f(argument, **options) -> Dataset` makes the
     dataset name "wav:FOLDER" build f("FOLDER", **options) (a family of datasets named by a path)."""
@@ -49,26 +46,19 @@ def register_prefix(prefix: str, summary: str = ""):
     return deco
 
 
+def register_files(factory):
+    """Decorator: `f(path, **options) -> Dataset` loads a user's own file (.npy, .csv, .npz or a
+    path with a folder in it) given in place of a dataset name."""
+    _FILES.append(factory)
+    return factory
+
+
 def prefix_names() -> dict[str, str]:
     """{"wav:": summary, ...}: the path-named dataset families."""
-    _ensure_loaded()
     return {f"{p}:": _SUMMARIES[f"{p}:"] for p in sorted(_PREFIXES)}
 
 
-def _ensure_loaded():
-    """Import the family modules (their @register decorators fill the tables); a family whose
-    module is absent is skipped. None of them reads files until a dataset is built."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    from ..utils import import_present
-
-    import_present(__package__, _FAMILIES)
-
-
 def dataset_names() -> list[str]:
-    _ensure_loaded()
     return sorted(_FACTORIES)
 
 
@@ -83,24 +73,15 @@ def get_dataset(name: str, **options) -> Dataset:
     dataset-specific (see `difflab datasets`). Unknown names raise a DifflabError listing
     the valid ones.
     """
-    _ensure_loaded()
     if name in _FACTORIES:
-        try:
-            return _FACTORIES[name](**options)
-        except TypeError as e:  # an option this dataset does not take
-            raise DifflabError(f"dataset {name!r}: {e}") from None
+        return call_checked(_FACTORIES[name], f"dataset {name!r}", **options)
     prefix, sep, argument = str(name).partition(":")
     if sep and prefix in _PREFIXES:
         if not argument:
             raise DifflabError(f"dataset {name!r}: give a path after {prefix + ':'!r}")
-        try:
-            return _PREFIXES[prefix](argument, **options)
-        except TypeError as e:
-            raise DifflabError(f"dataset {name!r}: {e}") from None
-    if is_user_file(name):
-        from .user import load_user_dataset
-
-        return load_user_dataset(name, **options)
+        return call_checked(_PREFIXES[prefix], f"dataset {name!r}", argument, **options)
+    if is_user_file(name) and _FILES:
+        return call_checked(_FILES[0], f"dataset {name!r}", name, **options)
     raise unknown_name("dataset", name, list(_FACTORIES) + [f"{p}:<path>" for p in _PREFIXES] + ["<file.npy|.csv|.npz>"])
 
 

@@ -47,6 +47,7 @@ import time
 import numpy as np
 import torch
 
+from ..arrays import load_points_file
 from ..errors import DifflabError, unknown_name
 from .ode import eps_at
 from .times import smallest_level_time, t_from_noise_ratio
@@ -211,8 +212,6 @@ def load_points(run, data: str = "test", n: int | None = None) -> tuple[np.ndarr
         x = getattr(run.dataset, data)
         what = f"{data} split"
     elif str(data).endswith((".npy", ".npz")):
-        from ..arrays import load_points_file
-
         x, what = load_points_file(data), str(data)
     else:
         raise DifflabError(f"unknown data {data!r}; valid: test, train, or a .npy/.npz file")

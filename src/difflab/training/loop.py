@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .. import __version__
+from ..version import __version__
 from ..config import Config
 from ..errors import DifflabError
 from ..objectives import get_objective

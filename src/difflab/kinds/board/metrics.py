@@ -1,0 +1,122 @@
+"""How good are generated boards: legal share, novelty, move counts against the truth, and how
+well noisy boards are restored.
+
+- legal share: the share of boards that can occur in play (`Game.check`), with the share of each
+  broken rule; the truth is legal by construction (100%), so it needs no floor.
+- new share: among the legal boards, the share not in the training set. Beside it, the same
+  share for truth samples of the same size (tic-tac-toe with a 0.2 test share: about 0.2): a model
+  far below it copies its training set, one near it generalises as the truth does.
+- distinct share: distinct boards / N, beside the truth's at the same N.
+- move counts: the histogram of moves played (pieces on the board) of the samples against a fresh
+  truth draw of the same size, as a total variation distance 0.5 sum_k |p_k - q_k| in [0, 1]; its
+  floor is the same distance between two independent truth draws of that size (median and p95
+  over n_pairs pairs), as for every other difflab metric.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import DifflabError
+from ...eval.floor import noise_floor
+from .boards import decode, move_counts, validate_boards
+from .spec import Game, game_for_cells
+
+
+def tv_distance(counts_a, counts_b, max_moves: int) -> float:
+    """Total variation distance between the move-count histograms of two sets of boards."""
+    p = np.bincount(counts_a, minlength=max_moves + 1)[:max_moves + 1] / max(len(counts_a), 1)
+    q = np.bincount(counts_b, minlength=max_moves + 1)[:max_moves + 1] / max(len(counts_b), 1)
+    return float(0.5 * np.abs(p - q).sum())
+
+
+def _keys(boards) -> list[bytes]:
+    return [row.tobytes() for row in np.ascontiguousarray(boards, dtype=np.int8)]
+
+
+def new_share(boards, train_keys: set) -> float:
+    """Share of `boards` not in the training set (nan for no boards)."""
+    keys = _keys(boards)
+    return float(np.mean([k not in train_keys for k in keys])) if keys else float("nan")
+
+
+def distinct_share(boards) -> float:
+    return float(len(set(_keys(boards))) / max(len(boards), 1))
+
+
+def _truth(dataset, n, rng):
+    return decode(dataset.sample(n, rng))
+
+
+def _train_keys(dataset) -> set:
+    return set(_keys(decode(dataset.train)))
+
+
+def board_floors(dataset, n: int, rng: np.random.Generator, n_pairs: int = 10) -> dict:
+    """The truth's own figures at sample size n: the move-count TV between two truth draws
+    (median, p95, values), and the new and distinct shares of truth draws (median, p95)."""
+    game = game_for_cells(dataset.shape[0])
+    train_keys = _train_keys(dataset)
+    tv = noise_floor(lambda a, b, _: tv_distance(move_counts(a), move_counts(b), game.n_cells),
+                     lambda r: _truth(dataset, n, r), lambda r: _truth(dataset, n, r), rng, n_pairs)
+    draws = [_truth(dataset, n, rng) for _ in range(n_pairs)]
+    summary = {}
+    for name, values in (("new_share", [new_share(d, train_keys) for d in draws]),
+                         ("distinct_share", [distinct_share(d) for d in draws])):
+        summary[name] = {"median": float(np.median(values)), "p95": float(np.percentile(values, 95))}
+    return {"n": int(n), "n_pairs": int(n_pairs), "moves_tv": tv, **summary}
+
+
+def evaluate_boards(samples, dataset, rng: np.random.Generator, n_pairs: int = 10, floors: dict | None = None) -> dict:
+    """All figures of generated boards `samples` (N, cells), integer values in {-1, 0, 1}
+    (decoded, whatever the dataset's encoding)."""
+    game: Game = game_for_cells(dataset.shape[0])
+    b = validate_boards(samples, game.n_cells, "samples")
+    n = len(b)
+    if floors is None:
+        floors = board_floors(dataset, n, rng, n_pairs)
+    elif floors.get("n") != n:
+        raise DifflabError(f"the floors were computed for {floors.get('n')} boards, the samples are {n}")
+    reason = game.check(b)
+    legal = reason == 0
+    train_keys = _train_keys(dataset)
+    counts, truth_counts = move_counts(b), move_counts(_truth(dataset, n, rng))
+    return {
+        "kind": "board",
+        "game": game.name,
+        "n": n,
+        "legal_share": float(legal.mean()),
+        "illegal_reasons": {game.reasons[k]: float((reason == k).mean()) for k in range(1, len(game.reasons))},
+        "new_share": new_share(b[legal], train_keys),
+        "distinct_share": distinct_share(b),
+        "moves_tv": tv_distance(counts, truth_counts, game.n_cells),
+        "floors": floors,
+        "move_hist": {"samples": np.bincount(counts, minlength=game.n_cells + 1).tolist(),
+                      "truth": np.bincount(truth_counts, minlength=game.n_cells + 1).tolist()},
+    }
+
+
+def format_board_metrics(r: dict) -> str:
+    """The CLI's text for `evaluate_boards`' result."""
+    f = r["floors"]
+    reasons = ", ".join(f"{k} {v:.1%}" for k, v in r["illegal_reasons"].items() if v > 0) or "none"
+    lines = [
+        f"{r['game']}: {r['n']} generated boards",
+        f"  legal:           {r['legal_share']:.1%}   (truth: 100%; illegal: {reasons})",
+        f"  new among legal: {r['new_share']:.1%}   (truth draws of the same size: {f['new_share']['median']:.1%})",
+        f"  distinct:        {r['distinct_share']:.1%}   (truth: {f['distinct_share']['median']:.1%})",
+        f"  move-count TV:   {r['moves_tv']:.4f}   (floor: median {f['moves_tv']['median']:.4f}, "
+        f"p95 {f['moves_tv']['p95']:.4f}, over {f['n_pairs']} truth pairs)",
+    ]
+    return "\n".join(lines)
+
+
+def reconstruction(clean, noisy, restored) -> dict:
+    """Reconstruction accuracy of noisy boards: the share of boards and of cells restored exactly,
+    beside the same shares for the noisy boards simply decoded (rounded, or the largest one-hot
+    channel: the baseline a model must beat). Each argument may be encoded or decoded."""
+    clean = decode(clean)
+    out = {}
+    for name, x in (("restored", decode(restored)), ("rounded_noisy", decode(noisy))):
+        same = x == clean
+        out[name] = {"boards": float(same.all(axis=1).mean()), "cells": float(same.mean())}
+    return out
