@@ -6,8 +6,9 @@ import pytest
 from scipy.spatial.distance import cdist
 
 from difflab.data import get_dataset
+from difflab.data.base import Dataset, Normaliser
 from difflab.eval import evaluate_samples, format_metrics_table, judge, precision_recall, precision_recall_floors
-from difflab.eval.precision_recall import precision_recall_figures
+from difflab.eval.precision_recall import precision_recall_figures, split_draw
 
 
 def _brute(real, fake, k):
@@ -35,8 +36,7 @@ def _ring(n, rng, keep=None):
 
 
 def test_truth_sits_at_the_floor_and_a_collapsed_sample_loses_recall():
-    draw = lambda r: _ring(500, r)
-    floors = precision_recall_floors(draw, draw, np.random.default_rng(1), n_pairs=20)
+    floors = precision_recall_floors(lambda r: (_ring(500, r), _ring(500, r)), np.random.default_rng(1), n_pairs=20)
     assert floors["n"] == 500 and floors["k"] == 3
     rng = np.random.default_rng(2)
     reference = _ring(500, rng)
@@ -64,3 +64,33 @@ def test_evaluate_adds_precision_recall_without_a_known_density():
     assert "precision" in table and "recall" in table and "verdict:" in table
     only = evaluate_samples(ds.sample(300, rng), ds, np.random.default_rng(4), metrics=("sw2",))
     assert set(only["metrics"]) == {"sw2"}         # explicit metrics: exactly those
+
+
+def test_split_draw_gives_disjoint_sides_of_the_right_sizes():
+    train, test = np.arange(20.0)[:, None], np.arange(20.0, 25.0)[:, None]
+    x, y = split_draw(train, test, 12)(np.random.default_rng(5))
+    assert x.shape == (12, 1) and y.shape == (5, 1) and not set(x.ravel()) & set(y.ravel())
+    x, y = split_draw(train, test, 30)(np.random.default_rng(5))   # more than the pool holds: repeats
+    assert x.shape == (30, 1) and len(set(x.ravel())) == 20 and not set(x.ravel()) & set(y.ravel())
+
+
+class RingFile(Dataset):
+    """A user's file of ring points: a train/test split, no truth."""
+
+    name = "ring.npz"
+
+    def __init__(self, rng, n_train=1000, n_test=250):
+        self.train, self.test = _ring(n_train, rng), _ring(n_test, rng)
+        self.normaliser = Normaliser.standardise(self.train)
+
+
+def test_user_data_floor_varies_even_when_the_samples_outnumber_the_training_rows():
+    rng = np.random.default_rng(6)
+    ds = RingFile(rng)
+    res = evaluate_samples(_ring(1000, rng), ds, np.random.default_rng(7), metrics=None)
+    assert res["reference"] == "test set"
+    for key in ("precision", "recall"):
+        m = res["metrics"][key]
+        assert np.std(m["floor_values"]) > 0 and m["within_floor"], key
+    collapsed = evaluate_samples(_ring(1000, rng, keep=[0, 1]), ds, np.random.default_rng(7))
+    assert not collapsed["metrics"]["recall"]["within_floor"] and not judge(collapsed)["as_good_as_data_allow"]

@@ -22,8 +22,9 @@ Reference and floor:
   the floor upward (the MMD U-statistic counts a repeated row as a perfectly matching pair;
   the energy term E|X-X'| shrinks), so the floor is then lenient. The floor also varies only
   the training draw, not the fixed test set, and cannot detect memorised training data.
-  Precision/recall use the same draws; with N >= n_train every draw holds the whole training
-  set, so their floor then has no spread and is the training set's own figure.
+  Precision/recall are floored instead on random splits of the pooled train and test rows into
+  N and n_test rows (rows of train against the fixed test set would be the same set in every
+  draw when N >= n_train, a floor with no spread); see `precision_recall.split_draw`.
 - The tail figures need the exact log-density and a truth sampler; their floors come from
   n_tail_draws (100) truth draws of size N (see tails.py).
 
@@ -41,7 +42,7 @@ import numpy as np
 from ..errors import DifflabError, unknown_name
 from .floor import noise_floor
 from .modes import mode_coverage
-from .precision_recall import K_NN, precision_recall_figures, precision_recall_floors
+from .precision_recall import K_NN, precision_recall_figures, precision_recall_floors, split_draw
 from .tails import TAIL_DRAWS, tail_figures, tail_floors
 from .two_sample import METRICS
 
@@ -120,8 +121,15 @@ def reference_floors(dataset, n: int, rng: np.random.Generator, n_pairs: int = 1
     if tails:
         floors["tails"] = tail_floors(dataset, n, rng, n_tail_draws)
     if precision_recall:
-        floors["precision_recall"] = precision_recall_floors(draw_x, draw_y, rng, n_pairs, k)
+        floors["precision_recall"] = precision_recall_floors(_precision_recall_pairs(dataset, n), rng, n_pairs, k)
     return floors
+
+
+def _precision_recall_pairs(dataset, n: int):
+    """rng -> (stand-in for n samples, reference) for the precision/recall floor."""
+    if dataset.has_truth:
+        return lambda r: (dataset.sample(n, r), dataset.sample(n, r))
+    return split_draw(dataset.train, dataset.test, n)
 
 
 def _cached(floors: dict, key: str, n: int, compute):
@@ -181,8 +189,8 @@ def evaluate_samples(samples, dataset, rng: np.random.Generator, n_pairs: int = 
         tf = _cached(floors, "tails", n, lambda: tail_floors(dataset, n, rng, n_tail_draws))
         out["log_density"].update(tail_figures(samples, dataset, tf))
     if precision_recall:
-        _, draw_x, draw_y, _ = _references(dataset, n)
-        pf = _cached(floors, "precision_recall", n, lambda: precision_recall_floors(draw_x, draw_y, rng, n_pairs))
+        pf = _cached(floors, "precision_recall", n,
+                     lambda: precision_recall_floors(_precision_recall_pairs(dataset, n), rng, n_pairs))
         out["metrics"].update(precision_recall_figures(samples, reference, pf))
     return out
 

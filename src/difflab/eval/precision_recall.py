@@ -30,16 +30,34 @@ def precision_recall(samples, reference, k: int = K_NN) -> dict:
     return knn_precision_recall(as_rows(reference), as_rows(samples), k=k)
 
 
-def precision_recall_floors(draw_x: Callable, draw_y: Callable, rng: np.random.Generator, n_pairs: int,
-                            k: int = K_NN) -> dict:
-    """precision_recall(draw_x(rng), draw_y(rng)) over n_pairs independent pairs:
-    {"n", "k", "precision": summarise(...), "recall": summarise(...)}."""
+def precision_recall_floors(draw_pair: Callable, rng: np.random.Generator, n_pairs: int, k: int = K_NN) -> dict:
+    """precision_recall(x, y) over n_pairs independent draws (x, y) = draw_pair(rng), x standing
+    in for the samples, y for the reference: {"n", "k", "precision": summarise(...), "recall": ...}."""
     values, n = [], None
     for _ in range(n_pairs):
-        x = draw_x(rng)
+        x, y = draw_pair(rng)
         n = len(x)
-        values.append(precision_recall(x, draw_y(rng), k))
+        values.append(precision_recall(x, y, k))
     return {"n": int(n), "k": int(k), **{key: summarise([v[key] for v in values]) for key in ("precision", "recall")}}
+
+
+def split_draw(train, test, n: int) -> Callable:
+    """rng -> (x, y): a random split of the pooled data rows into x of n rows and y of len(test)
+    rows, the floor for samples of size n judged against a fixed test set when no truth sampler
+    exists. Unlike rows of train against the fixed test set (the same set every time when
+    n >= n_train), each split is a new draw of both sides. When n + len(test) exceeds the pool, x
+    is the rest of the pool plus rows repeated from it; repeats shrink the k-NN radii, so that
+    floor is lenient on recall."""
+    pool = np.concatenate([as_rows(train), as_rows(test)])
+    m = len(test)
+
+    def draw(rng):
+        order = rng.permutation(len(pool))
+        y, rest = pool[order[:m]], pool[order[m:]]
+        if n <= len(rest):
+            return rest[:n], y
+        return np.concatenate([rest, rest[rng.integers(0, len(rest), n - len(rest))]]), y
+    return draw
 
 
 def precision_recall_figures(samples, reference, floors: dict) -> dict:
