@@ -9,7 +9,12 @@ apart from sampling noise at this sample size.
 
 Judging against one reference draw flips verdicts near the edge, so a benchmark cell is best
 read as the median over several reference draws (`judge_median`) against the floor of that
-same median (`noise_floor(..., n_draws=...)`).
+same median (`noise_floor(..., n_draws=...)`):
+
+    draw = lambda r: dataset.sample(n, r)
+    floor = noise_floor(METRICS["energy"], draw, draw, rng, n_pairs=100, n_draws=5)      # once per dataset
+    cell = judge_median(samples, METRICS["energy"], draw, floor, rng, n_draws=5)        # per model
+    cell["value"], cell["within_floor"]                                                  # median of 5, verdict
 """
 from __future__ import annotations
 
