@@ -5,7 +5,8 @@ axis is the sample), an affine `Normaliser` fitted on the training split, and op
 
 - `sample(n, rng)`: fresh draws from the true distribution (raw units);
 - `log_prob(x)`: the exact log-density of the truth at raw points x, shape (N,);
-- `modes()`: for mixtures, the component means and weights (raw units).
+- `modes()`: for mixtures, the component means and weights (raw units);
+- `in_support(x)`: for a bounded support, whether each point lies in it (None: unbounded).
 
 `has_truth` / `has_log_prob` / `has_modes` say which of these exist. Pictures of a batch are
 drawn by `plot(ax, x)`; the viz package picks the right kind of picture from `kind`.
@@ -87,6 +88,11 @@ class Dataset:
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Exact log-density of the truth at raw points x (N, *shape) -> (N,)."""
         raise NotImplementedError(f"{self.name}: no exact log-density")
+
+    def in_support(self, x: np.ndarray) -> np.ndarray | None:
+        """Whether each raw point x (N, *shape) lies in the truth's support -> bool (N,); None
+        when the support is unbounded or unknown (then no point counts as outside)."""
+        return None
 
     def modes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(means (K, d), weights (K,), stds (K,)) of a mixture, raw units."""

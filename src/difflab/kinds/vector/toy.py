@@ -22,6 +22,7 @@ from ...data.registry import register
 
 Sampler = Callable[[int, np.random.Generator], np.ndarray]     # (n, rng) -> (n, d)
 LogProb = Callable[[np.ndarray], np.ndarray]                   # (N, d) float64 -> (N,)
+Support = Callable[[np.ndarray], np.ndarray]                   # (N, d) float64 -> (N,) bool
 
 
 class ToyDataset(Dataset):
@@ -31,10 +32,11 @@ class ToyDataset(Dataset):
     has_truth = True
 
     def __init__(self, name: str, description: str, dim: int, sampler: Sampler,
-                 log_prob: LogProb | None = None, *, n_train: int, n_test: int, seed: int):
+                 log_prob: LogProb | None = None, *, n_train: int, n_test: int, seed: int,
+                 support: Support | None = None):
         _check_split(n_train, n_test, seed)
         self.name, self.description, self._dim = name, description, dim
-        self._sampler, self._log_prob = sampler, log_prob
+        self._sampler, self._log_prob, self._support = sampler, log_prob, support
         self.has_log_prob = log_prob is not None
         train_rng, test_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
         self.train = self.sample(n_train, train_rng)
@@ -49,12 +51,19 @@ class ToyDataset(Dataset):
         """Exact log-density at raw points x (N, d) -> (N,) float64 (-inf outside the support)."""
         if self._log_prob is None:
             return super().log_prob(x)
+        return self._log_prob(self._points(x))
+
+    def in_support(self, x: np.ndarray) -> np.ndarray | None:
+        """Bool (N,) for a bounded support, None for an unbounded one."""
+        return None if self._support is None else np.asarray(self._support(self._points(x)), dtype=bool)
+
+    def _points(self, x) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         if x.ndim == 1 and self._dim == 1:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != self._dim:
             raise ValueError(f"{self.name}: expected points of shape (N, {self._dim}), got {x.shape}")
-        return self._log_prob(x)
+        return x
 
 
 class GaussianDataset(ToyDataset):
@@ -262,12 +271,14 @@ def checkerboard(n_train=2000, n_test=500, seed=0) -> Dataset:
     def draw(n, rng):
         return cells[rng.integers(0, len(cells), size=n)] - 2.0 + rng.random((n, 2))
 
-    def log_density(x):
+    def on_board(x):                                                     # on a dark square
         ij = np.floor(x + 2.0)
         with np.errstate(invalid="ignore"):
-            inside = ((ij >= 0) & (ij <= 3)).all(axis=1) & (ij.sum(axis=1) % 2 == 0)
-        log_p = np.where(inside, -math.log(len(cells)), -np.inf)
+            return ((ij >= 0) & (ij <= 3)).all(axis=1) & (ij.sum(axis=1) % 2 == 0)
+
+    def log_density(x):
+        log_p = np.where(on_board(x), -math.log(len(cells)), -np.inf)
         return np.where(np.isnan(x).any(axis=1), np.nan, log_p)
 
     return ToyDataset("checkerboard", "uniform on the 8 dark unit squares of a 4x4 board on [-2, 2]^2", 2,
-                      draw, log_density, n_train=n_train, n_test=n_test, seed=seed)
+                      draw, log_density, n_train=n_train, n_test=n_test, seed=seed, support=on_board)
