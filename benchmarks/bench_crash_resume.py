@@ -6,8 +6,9 @@ a fresh folder as a series of processes: each one is killed with SIGKILL at a ra
 (seeded), and the next one is the same command with `--resume` added, until KILLS kills have
 been made and a last process finishes. Most kills land a random time after the process began
 training (uniform over twice the time of one checkpoint interval, so most land between two
-checkpoints and lose the steps since the last one); some land at a random moment of start-up.
-A kill that leaves a checkpoint's temporary file behind landed during a checkpoint write.
+checkpoints and lose the steps since the last one); some land at a random moment of start-up,
+and some as soon as a checkpoint write is seen in progress. A kill that leaves a checkpoint's
+temporary file behind landed inside a checkpoint write.
 
 Verdict: the final checkpoint (weights, EMA, Adam, random generators, data position), the
 loss history and the sampling weights equal the uninterrupted run's, and the last process
@@ -73,14 +74,33 @@ def training_began(out: Path, since: float) -> bool:
         return False
 
 
+def writing_since(out: Path, since: float) -> bool:
+    """Whether a checkpoint write begun after `since` is in progress (its temporary file exists)."""
+    for name in ("checkpoint.safetensors.tmp", "checkpoint.json.tmp"):
+        try:
+            if os.stat(out / name).st_mtime >= since:
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def wait_for(condition, proc, timeout_s: float, pause_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while proc.poll() is None and not condition() and time.monotonic() < deadline:
+        time.sleep(pause_s)
+
+
 def kill_and_resume(args: list[str], out: Path, steps: int, kills: int, rng: random.Random, interval_s: float,
-                    env: dict, startup_share: float = 0.15, timeout_s: float = 600) -> dict:
+                    env: dict, startup_share: float = 0.15, write_share: float = 0.25, timeout_s: float = 600) -> dict:
     """Train `difflab train ARGS --out OUT`, SIGKILL it `kills` times, resume until done.
 
-    Each kill lands `uniform(0, 2 * interval_s)` seconds after the process began training, or with
-    chance `startup_share` at `uniform(0, 1)` s after it started (during start-up). Returns what
-    happened: kills made, kills that interrupted a checkpoint write, the step each process
-    resumed from, and the step the last process started at according to its own config.json.
+    Each kill lands, with chance `startup_share`, `uniform(0, 1)` s after the process started
+    (mostly during start-up); with chance `write_share`, as soon as a checkpoint write is seen in
+    progress, at the first to fourth write the process begins; otherwise `uniform(0, 2 * interval_s)`
+    s after the process began training. Returns what happened: kills made, kills that left a
+    checkpoint write unfinished (its temporary file behind), the step each process resumed from,
+    and the step the last process started at according to its own config.json.
     """
     report = {"kills": 0, "kills_during_write": 0, "resumed_from": [], "processes": 0}
     deadline = time.monotonic() + timeout_s
@@ -94,11 +114,16 @@ def kill_and_resume(args: list[str], out: Path, steps: int, kills: int, rng: ran
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         report["processes"] += 1
         if report["kills"] < kills:
-            at_startup = rng.random() < startup_share
-            delay = rng.uniform(0, 1.0) if at_startup else rng.uniform(0, 2 * interval_s)
-            while not at_startup and proc.poll() is None and not training_began(out, spawned):
-                time.sleep(0.005)
-            time.sleep(delay)
+            moment = rng.random()
+            if moment < startup_share:
+                time.sleep(rng.uniform(0, 1.0))
+            elif moment < startup_share + write_share:
+                for _ in range(rng.randint(1, 4)):       # the k-th write this process begins
+                    began = time.time()
+                    wait_for(lambda: writing_since(out, began), proc, timeout_s, 0.0002)
+            else:
+                wait_for(lambda: training_began(out, spawned), proc, timeout_s, 0.005)
+                time.sleep(rng.uniform(0, 2 * interval_s))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 report["kills"] += 1
@@ -144,7 +169,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="print the section instead of writing BENCHMARKS.md")
     a = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import torch
     from common import load_note, machine, publish
+
+    torch.set_num_threads(a.threads)                # as in the training processes, so machine() says so
 
     args = ["gmm", "--method", "ddpm", "--steps", str(a.steps), "--seed", "0",
             "--set", f"checkpoint_every={a.checkpoint_every}", "--set", f"threads={a.threads}"]
@@ -169,9 +197,10 @@ Command: `python benchmarks/bench_crash_resume.py --kills {a.kills} --threads {a
 
 Run: `difflab train {' '.join(args)}`, uninterrupted ({seconds:.1f} s of training), then in a fresh folder as \
 {report['processes']} processes: {report['kills']} killed with SIGKILL at seeded random moments \
-({report['kills_during_write']} of them during a checkpoint write, seen by the temporary file they left), each \
-followed by the same command with `--resume`. Checkpoints every {a.checkpoint_every} steps; kills land up to two \
-checkpoint intervals ({2 * interval:.2f} s) after a process began training, so most of them lose the steps since \
+({report['kills_during_write']} of them inside a checkpoint write, seen by the temporary file they left), each \
+followed by the same command with `--resume`. Checkpoints every {a.checkpoint_every} steps. A kill lands at a random \
+moment of start-up (chance 0.15), as soon as the process is seen writing its first to fourth checkpoint (0.25), or \
+else up to two checkpoint intervals ({2 * interval:.2f} s) after the process began training, losing the steps since \
 the last checkpoint. The processes resumed from steps {', '.join(map(str, resumed))}; the last one started at \
 step {report['last_started_at']}, the step of the checkpoint it found, and trained only the remaining \
 {a.steps - report['last_started_at']}.
