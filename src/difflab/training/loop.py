@@ -30,7 +30,7 @@ from .interrupt import StopOnInterrupt
 from .lock import LOCK_NAME, RunLock
 from .resume import finished_at, killed_before_first_checkpoint, resume_config
 from .setup import TORCH_THREADS, Parts, build_parts, fresh_batch, training_threads
-from .state import TrainState, load_state, save_state, start_state
+from .state import TrainState, generator_states, load_state, save_state, set_generator_states, start_state
 from .validate import validate_training
 
 __all__ = ["train", "learning_rate", "prepare_run_dir", "fresh_batch", "training_threads", "TORCH_THREADS"]
@@ -131,7 +131,7 @@ def one_step(out: Path, parts: Parts, s: TrainState) -> None:
     """One optimiser step on the next minibatch. A step whose loss or gradients have gone bad is
     dropped: the run is saved as it was before that step, and training stops with a DifflabError."""
     cfg, n, B = parts.cfg, len(parts.x_train), parts.cfg.batch_size
-    before = (s.perm, s.pos, parts.gen.get_state(), torch.get_rng_state())
+    before = (s.perm, s.pos, generator_states(parts))
 
     # The next minibatch of this epoch's permutation (a new permutation when the epoch is used up)
     if s.pos >= n:
@@ -155,8 +155,7 @@ def one_step(out: Path, parts: Parts, s: TrainState) -> None:
     problem = step_problem(loss_value, grad_norm, s.lowest_level)
     if problem is not None:
         s.perm, s.pos = before[0], before[1]
-        parts.gen.set_state(before[2])
-        torch.set_rng_state(before[3])
+        set_generator_states(parts, before[2])
         save_state(out, parts, s)
         raise DifflabError(f"training diverged at step {s.step + 1}: {problem}; stopped, and saved its last good "
                            f"step {s.step} in {out}; train again with a smaller lr (now {cfg.lr:g}) or grad_clip")

@@ -2,7 +2,7 @@
 
 A checkpoint holds everything the next step depends on, taken at a step boundary: the weights,
 the EMA weights, Adam's moments and hyper-parameters, the training generator and torch's global
-generator (network dropout draws from it), the epoch's permutation and the position in it, the
+generators (network dropout draws from them), the epoch's permutation and the position in it, the
 unfinished epoch's losses, the loss history and the divergence guard's loss levels. Loading
 it and running the remaining steps gives the same bits as never having stopped.
 """
@@ -47,11 +47,26 @@ def settings_key(config: dict) -> dict:
     return {k: v for k, v in config.items() if k != "steps"}
 
 
+def generator_states(parts: Parts) -> dict:
+    """Every random generator the steps draw from, as tensors: the training generator, and torch's
+    global ones, which network dropout uses (on a GPU, the device's)."""
+    states = {"rng.torch": parts.gen.get_state(), "rng.global": torch.get_rng_state()}
+    if parts.device.type == "cuda":
+        states["rng.cuda"] = torch.cuda.get_rng_state(parts.device)
+    return states
+
+
+def set_generator_states(parts: Parts, states: dict) -> None:
+    parts.gen.set_state(states["rng.torch"])
+    torch.set_rng_state(states["rng.global"])
+    if parts.device.type == "cuda":
+        torch.cuda.set_rng_state(states["rng.cuda"], parts.device)
+
+
 def save_state(run_dir: Path, parts: Parts, s: TrainState) -> None:
     opt_tensors, groups = optimizer_tensors(parts.opt)
     tensors = {**prefixed("net", parts.net.state_dict()), **prefixed("ema", parts.ema.net.state_dict()),
-               **opt_tensors, "rng.torch": parts.gen.get_state(), "rng.global": torch.get_rng_state(),
-               "perm": s.perm}
+               **opt_tensors, **generator_states(parts), "perm": s.perm}
     state = {"step": s.step, "pos": s.pos, "epoch_losses": s.epoch_losses, "history": s.history,
              "train_seconds": s.seconds, "recent_losses": list(s.recent), "lowest_level": s.lowest_level,
              "param_groups": groups, "settings": settings_key(parts.cfg.to_dict())}
@@ -72,8 +87,7 @@ def load_state(run_dir: Path, parts: Parts) -> TrainState:
         parts.net.load_state_dict(unprefixed("net", tensors))
         parts.ema.net.load_state_dict(unprefixed("ema", tensors))
         load_optimizer(parts.opt, tensors, state["param_groups"])
-        parts.gen.set_state(tensors["rng.torch"])
-        torch.set_rng_state(tensors["rng.global"])
+        set_generator_states(parts, tensors)
         s = TrainState(step=int(state["step"]), perm=tensors["perm"].to(parts.device), pos=int(state["pos"]),
                        epoch_losses=list(state["epoch_losses"]), history=dict(state["history"]),
                        seconds=float(state["train_seconds"]), recent=recent_losses(state["recent_losses"]),
