@@ -162,3 +162,30 @@ def test_a_killed_finish_is_completed_on_resume(tmp_path, monkeypatch):
     monkeypatch.setattr(loop, "save_tensors", real)
     assert _resume_counting(monkeypatch, tmp_path / "part") == []
     assert bench.differences(full, tmp_path / "part") == []
+
+
+def test_a_second_ctrl_c_stops_at_once():
+    from difflab.training.interrupt import StopOnInterrupt
+
+    before = signal.getsignal(signal.SIGINT)
+    with StopOnInterrupt() as stop:
+        _sigint()
+        assert stop.requested                         # the first only asks for a stop at the next step boundary
+        with pytest.raises(KeyboardInterrupt):
+            _sigint()
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_python_api_resume_checks_repeated_settings(tmp_path):
+    import difflab
+
+    run = tmp_path / "r"
+    train(_cfg(8), run, progress=False)
+    with pytest.raises(DifflabError, match="trains on 'gmm', not 'pinwheel'"):
+        difflab.train("pinwheel", out=run, resume=True, steps=10, progress=False)
+    with pytest.raises(DifflabError, match="setting seed differs"):
+        difflab.train("gmm", method="ddpm", out=run, resume=True, steps=10, seed=4, progress=False,
+                      set=dict(s.split("=") for s in SETS))
+    difflab.train("gmm", method="ddpm", out=run, resume=True, steps=10, seed=3, progress=False,
+                  set=dict(s.split("=") for s in SETS))
+    assert read_checkpoint(run)[1]["step"] == 10
