@@ -129,3 +129,72 @@ def test_training_threads_default_to_one_for_the_mlp():
     assert training_threads(make_config({}, ["threads=2"], data="gmm")) == 2
     unet = make_config({}, ["network.name=unet"], data="gmm")
     assert training_threads(unet) == TORCH_THREADS
+
+
+@pytest.mark.parametrize("key,value,words", [
+    ("lr", float("nan"), "finite"), ("lr", float("inf"), "finite"), ("lr", 0.0, "positive"),
+    ("lr_min_ratio", float("nan"), "finite"), ("lr_min_ratio", 1.5, "in \\[0, 1\\]"),
+    ("grad_clip", float("nan"), "finite"), ("grad_clip", -1.0, "zero"),
+    ("weight_decay", float("nan"), "finite"), ("weight_decay", -0.1, "zero or positive"),
+    ("ema_decay", 1.0, "in \\[0, 1\\)"), ("ema_decay", float("nan"), "finite"),
+    ("batch_size", 0, "at least 1"), ("steps", -5, "at least 1"), ("checkpoint_every", 0, "at least 1"),
+    ("threads", -1, "at least 0"), ("lr_warmup", -1, "at least 0"), ("seed", 2**63, "an integer in"),
+    ("seed", -1, "an integer in"), ("max_minutes", float("inf"), "finite"),
+    ("label_dropout", 1.0, "in \\[0, 1\\)"), ("batch_size", 2.5, "an integer"),
+])
+def test_numeric_settings_are_checked_before_anything_is_written(tmp_path, key, value, words):
+    cfg = _cfg(4)
+    setattr(cfg, key, value)
+    with pytest.raises(DifflabError, match=f"{key} must .*{words}") as e:
+        train(cfg, tmp_path / "r", progress=False)
+    assert "\n" not in str(e.value) and not (tmp_path / "r").exists()
+
+
+def test_divergence_stops_at_the_last_good_step_and_keeps_its_checkpoint(tmp_path):
+    from difflab.training.checkpoint import read_checkpoint
+
+    cfg = make_config({}, ["lr=10"], data="gmm", steps=300, seed=0)
+    with pytest.raises(DifflabError, match=r"training diverged at step (\d+): .*last good step") as e:
+        train(cfg, tmp_path / "r", progress=False)
+    bad = int(str(e.value).split("diverged at step ")[1].split(":")[0])
+    assert f"last good step {bad - 1} " in str(e.value) and "\n" not in str(e.value)
+    tensors, state = read_checkpoint(tmp_path / "r")
+    assert state["step"] == bad - 1 and all(torch.isfinite(t).all() for t in tensors.values() if t.is_floating_point())
+    assert not (tmp_path / "r" / "model.safetensors").exists()
+
+
+def test_non_finite_gradients_stop_training(tmp_path):
+    cfg = make_config({}, ["lr=1e30", "grad_clip=0"] + TINY, data="gmm", steps=50, seed=0)
+    with pytest.raises(DifflabError, match="training diverged at step .*(not finite|inf|nan|times)"):
+        train(cfg, tmp_path / "r", progress=False)
+
+
+def test_the_divergence_rule():
+    from difflab.training.guard import GROWTH, MIN_SEEN, lowest_level, recent_losses, step_problem
+
+    recent, level = recent_losses(), None
+    for loss in [1.0, 0.9] + [0.5] * MIN_SEEN:          # the level follows the median down...
+        recent.append(loss)
+        level = lowest_level(recent, level)
+    assert level == 0.5
+    for loss in [50.0] * 200:                           # ...and not up
+        recent.append(loss)
+        level = lowest_level(recent, level)
+    assert level == 0.5
+    assert step_problem(0.5 * GROWTH * 0.99, 1.0, level) is None
+    assert "times the run's lowest loss level" in step_problem(0.5 * GROWTH * 1.01, 1.0, level)
+    assert "loss is nan" in step_problem(float("nan"), 1.0, level)
+    assert "gradient norm is inf" in step_problem(1.0, float("inf"), level)
+
+
+def test_a_run_folder_is_locked_while_it_trains(tmp_path):
+    from difflab.training.lock import RunLock
+
+    train(_cfg(8), tmp_path / "r", progress=False)
+    with RunLock(tmp_path / "r"):                       # another trainer holds the folder
+        with pytest.raises(DifflabError, match="being trained by another process"):
+            train(None, tmp_path / "r", resume=True, steps=16, progress=False)
+        with pytest.raises(DifflabError, match="being trained by another process"):
+            train(_cfg(8), tmp_path / "r", overwrite=True, progress=False)
+        assert (tmp_path / "r" / "model.safetensors").exists()      # nothing deleted
+    train(None, tmp_path / "r", resume=True, steps=16, progress=False)   # free again

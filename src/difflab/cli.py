@@ -29,6 +29,7 @@ from .samplers import SAMPLERS
 from .samplers.likelihood import load_points, run_likelihood
 from .study import run_study
 from .training import train
+from .training.resume import check_data
 
 EPILOG = "Run `difflab COMMAND --help` for the options of a command."
 METHOD_NAMES = ", ".join(METHODS)
@@ -150,14 +151,19 @@ def _check_new_file(path: Path, overwrite: bool = False) -> None:
 
 
 def cmd_train(a) -> None:
+    def settings():
+        return make_config(load_yaml(a.config) if a.config else {}, a.set, data=a.data, method=a.method,
+                           steps=a.steps, seed=a.seed, **{"data_options.data_dir": a.data_dir})
+
     if a.resume:
-        if a.method or a.config or a.set or a.seed is not None or a.data_dir:
-            raise DifflabError("--resume continues a run with its saved settings; only --steps may change")
-        path = train(None, a.out, resume=True, progress=not a.no_progress, steps=a.steps)
+        # `train DATA --out RUN --resume` continues with the saved settings; the original command
+        # with --resume added repeats them, and they must match (all but --steps)
+        repeated = a.method or a.config or a.set or a.seed is not None or a.data_dir
+        if not repeated:
+            check_data(a.out, a.data)
+        path = train(settings() if repeated else None, a.out, resume=True, progress=not a.no_progress, steps=a.steps)
     else:
-        cfg = make_config(load_yaml(a.config) if a.config else {}, a.set, data=a.data, method=a.method,
-                          steps=a.steps, seed=a.seed, **{"data_options.data_dir": a.data_dir})
-        path = train(cfg, a.out, overwrite=a.overwrite, progress=not a.no_progress)
+        path = train(settings(), a.out, overwrite=a.overwrite, progress=not a.no_progress)
     plot_training(path)
     print(f"trained: {path}")
 

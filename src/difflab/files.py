@@ -1,5 +1,7 @@
 """Files that load safely and never appear half-written: JSON and safetensors (tensors only,
-nothing executed on load), each written to a temporary name, flushed to disk and renamed."""
+nothing executed on load). Every write goes to a temporary file, is flushed to disk (fsync), then
+renamed over the old file, and the folder is synced so the rename itself survives a power cut:
+a reader, or a process killed at any moment, sees the old file or the new one, never a mix."""
 from __future__ import annotations
 
 import json
@@ -7,30 +9,33 @@ import os
 from pathlib import Path
 
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from .errors import DifflabError
 
 
-def _replace(tmp: Path, path: Path) -> None:
-    """Make the finished temporary file `tmp` durable, then put it in place of `path` atomically."""
-    with open(tmp, "rb") as f:
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a crash leaves either the old file or the new one."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)                               # make the rename durable
+    finally:
+        os.close(fd)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    _replace(tmp, path)
+    atomic_write_bytes(path, text.encode())
 
 
 def save_tensors(path: Path, tensors: dict, metadata: dict | None = None) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-    _replace(tmp, path)
+    atomic_write_bytes(path, save({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, metadata=metadata))
 
 
 def load_tensors(path: Path) -> dict:

@@ -1,9 +1,13 @@
 """The training loop, readable top to bottom: data -> corrupt -> loss -> Adam -> EMA -> checkpoint.
 
-Image data adds three optional pieces (see batches.py and runtime.py): random left-right flips
-when the dataset allows them, class labels (with some dropped) for class-conditional runs, and
-bf16 autocast / torch.compile where the device supports them. `max_minutes` ends a call cleanly
-at a wall-clock budget, saving everything as at a normal end.
+`train` runs in phases: the settings (validated; on resume the saved ones), the run folder
+(locked while it trains), the parts (setup.py), the starting state (step 0 or the checkpoint,
+state.py), the steps, and the finish (final checkpoint, EMA weights, history, config.json).
+Image data adds optional pieces (batches.py, runtime.py): random left-right flips, class labels
+with some dropped, bf16 autocast and torch.compile where the device supports them.
+
+Three things stop a run early, each at a step boundary with a checkpoint that resumes exactly:
+`max_minutes` (a normal finish), Ctrl-C (interrupt.py) and a diverging loss (guard.py).
 """
 from __future__ import annotations
 
@@ -13,22 +17,23 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..version import __version__
 from ..config import Config
 from ..errors import DifflabError
-from ..objectives import get_objective
-from ..pipeline import build_dataset, build_network, build_process, dataset_labels, resolve_process_config
-from ..utils import pick_device
 from . import runtime
 from .batches import next_batch
-from .checkpoint import atomic_write_text, load_checkpoint, load_json, save_checkpoint, save_tensors
-from .ema import EMA
+from ..files import atomic_write_text, save_tensors
+from .guard import lowest_level, step_problem
+from .interrupt import StopOnInterrupt
+from .lock import LOCK_NAME, RunLock
+from .resume import finished_at, killed_before_first_checkpoint, resume_config
+from .setup import TORCH_THREADS, Parts, build_parts, fresh_batch, training_threads
+from .state import TrainState, generator_states, load_state, save_state, set_generator_states, start_state
+from .validate import validate_training
 
-TEST_CHUNK = 1024        # test items per network call in the test loss (bounds memory for images)
+__all__ = ["train", "learning_rate", "prepare_run_dir", "fresh_batch", "training_threads", "TORCH_THREADS"]
 
 
 def prepare_run_dir(out: Path, resume: bool, overwrite: bool) -> None:
@@ -37,11 +42,12 @@ def prepare_run_dir(out: Path, resume: bool, overwrite: bool) -> None:
         if not (out / "config.json").is_file():
             raise DifflabError(f"cannot resume: {out} is not a difflab run folder (no config.json)")
         return
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and any(p.name != LOCK_NAME for p in out.iterdir()):
         if not overwrite:
             raise DifflabError(f"output folder {out} already exists and is not empty; "
                                "choose another --out, pass --resume to continue it, or --overwrite to replace it")
-        shutil.rmtree(out)
+        with RunLock(out):                         # never delete a folder another trainer is writing
+            shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
 
 
@@ -53,174 +59,141 @@ def learning_rate(cfg: Config, step: int) -> float:
     return cfg.lr * (cfg.lr_min_ratio + (1 - cfg.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
-SMALL_NETWORKS = ("mlp",)   # threads 0 trains these on one CPU thread (see training_threads)
-TORCH_THREADS = torch.get_num_threads()   # torch's default, before any run changed it
-
-
-def training_threads(cfg: Config) -> int:
-    """torch CPU threads for training: `cfg.threads`, or when 0, one thread for the small MLP and
-    torch's own default for the convolutional networks. A 2D MLP step is too small to share: on
-    2 cores, pinwheel trains in the same time on 1 or 2 threads when the machine is idle, and
-    several times slower on 2 when other work shares the CPU (BENCHMARKS.md, core)."""
-    if cfg.threads:
-        return cfg.threads
-    if cfg.network.get("name", "mlp") in SMALL_NETWORKS:
-        return 1
-    return TORCH_THREADS
-
-
-def check_fresh_data(ds, cfg: Config) -> None:
-    if not ds.has_truth:
-        raise DifflabError(f"fresh_data needs a dataset with a truth sampler; {ds.name} has none "
-                           f"(built-in datasets such as pinwheel or gmm have one)")
-    if cfg.class_conditional:
-        raise DifflabError("fresh_data draws unlabelled points; it cannot be combined with class_conditional")
-
-
-def fresh_batch(ds, n: int, seed: int, step: int, device) -> torch.Tensor:
-    """n new draws from the truth for optimiser step `step`, normalised like the training split.
-    The generator is keyed by (seed, step), so a resumed run draws exactly what it would have."""
-    rng = np.random.default_rng([seed, step, 0xF4E5])
-    return torch.as_tensor(ds.normalise(ds.sample(n, rng)), dtype=torch.float32, device=device)
-
-
 def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool = False,
           progress: bool = True, steps: int | None = None) -> Path:
     """Train a model as `cfg` says and write the run folder `out_dir`; returns its path.
 
-    With `resume`, the run's own saved config is used (`cfg` may be None) and `steps`, when
-    given, raises its total number of steps.
+    With `resume`, the run's own saved config is used; `cfg`, when given, must match it in
+    everything but the number of steps, and `steps`, when given, raises that number.
     """
     out = Path(out_dir)
+    # Settings: on resume the saved ones; every number checked before anything is written
     if resume:
-        if not (out / "config.json").is_file():
-            raise DifflabError(f"cannot resume: {out} is not a difflab run folder (no config.json)")
-        cfg = Config(**load_json(out / "config.json")["config"])
-    if steps is not None:
+        cfg = resume_config(out, cfg, steps)
+    elif steps is not None:
         cfg.steps = steps
+    validate_training(cfg)
     prepare_run_dir(out, resume, overwrite)
-    torch.set_num_threads(training_threads(cfg))
-    device = pick_device(cfg.device)
 
-    # Data, normalised with statistics of the training split
-    ds = build_dataset(cfg)
-    x_train = torch.as_tensor(ds.normalise(ds.train), dtype=torch.float32, device=device)
-    x_test = torch.as_tensor(ds.normalise(ds.test), dtype=torch.float32, device=device)
-    labels_train, labels_test = dataset_labels(ds)
-    y_train = y_test = None
-    if cfg.class_conditional and labels_train is not None:
-        y_train = torch.as_tensor(labels_train, device=device)
-        y_test = torch.as_tensor(labels_test, device=device)
-    if cfg.test_loss_points is not None:
-        x_test = x_test[:cfg.test_loss_points]
-        y_test = None if y_test is None else y_test[:cfg.test_loss_points]
-    hflip = bool(getattr(ds, "augment_hflip", False))
-    if cfg.fresh_data:
-        check_fresh_data(ds, cfg)
-    process_cfg = resolve_process_config(cfg, x_train.cpu().numpy())
-    process = build_process(process_cfg)
-
-    # Network, EMA copy and optimiser; the seed fixes the initial weights and every draw
-    torch.manual_seed(cfg.seed)
-    net = build_network(cfg, ds.shape, process, n_classes=getattr(ds, "n_classes", None)).to(device)
-    speed = runtime.resolve(cfg.amp, cfg.compile, device)
-    fwd = runtime.compiled(net, speed["compile"])          # the module called in training (shares net's weights)
-    ema = EMA(net, cfg.ema_decay)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    objective = get_objective(cfg.objective)
-    K = cfg.n_noise
-
-    # One fixed draw of times and noise for the test loss, so its curve is comparable across epochs
-    test_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-    t_test = process.train_times(len(x_test), generator=test_gen, device=device)
-    eps_test = torch.randn((K,) + tuple(x_test.shape), generator=test_gen, device=device)
-
-    n, B = len(x_train), cfg.batch_size
-    step, pos, epoch_losses, seconds = 0, 0, [], 0.0
-    perm = torch.randperm(n, generator=gen, device=device)
-    history = {"epoch": [], "step": [], "train_loss": [], "test_loss": [], "test_loss_ema": []}
-    run_info = {"version": __version__, "config": cfg.to_dict(), "process": process_cfg,
-                "dataset": ds.info(), "normaliser": ds.normaliser.to_dict(),
-                "runtime": {"device": str(device), **speed, "hflip": hflip}}
-    if resume:
-        perm, info = load_checkpoint(out, net, ema, opt, gen)
-        step, pos, epoch_losses, history, seconds = (info["step"], info["pos"], info["epoch_losses"],
-                                                     info["history"], info["train_seconds"])
-        if step >= cfg.steps:
-            raise DifflabError(f"{out} already finished {step} steps; pass a larger --steps to train on")
-    atomic_write_text(out / "config.json", json.dumps({**run_info, "train_seconds": seconds}, indent=1))
-
-    def test_loss(model) -> float:
-        if len(x_test) <= TEST_CHUNK:                      # one call (2D data)
-            with torch.no_grad(), runtime.autocast(device, speed["amp"]):
-                return objective(model, process, x_test, t=t_test, eps=eps_test, y=y_test).mean().item()
-        total = 0.0
-        with torch.no_grad(), runtime.autocast(device, speed["amp"]):
-            for i in range(0, len(x_test), TEST_CHUNK):
-                y = None if y_test is None else y_test[i:i + TEST_CHUNK]
-                total += objective(model, process, x_test[i:i + TEST_CHUNK], t=t_test[i:i + TEST_CHUNK],
-                                   eps=eps_test[:, i:i + TEST_CHUNK], y=y).sum().item()
-        return total / len(x_test)
-
-    def checkpoint():
-        save_checkpoint(out, net, ema, opt, gen, perm, {"step": step, "pos": pos, "epoch_losses": epoch_losses,
-                                                         "history": history, "train_seconds": seconds})
-
-    bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc=f"train {ds.name}/{cfg.method}",
-               unit="step", dynamic_ncols=True)
-    start = time.perf_counter() - seconds
-    call_start, stopped_by = time.perf_counter(), None
-    try:
-        while step < cfg.steps:
-            if cfg.max_minutes is not None and time.perf_counter() - call_start > 60 * cfg.max_minutes:
-                stopped_by = "max_minutes"                 # the wall-clock budget: end here, save as usual
-                break
-            # the next minibatch of this epoch's permutation
-            if pos >= n:
-                perm, pos = torch.randperm(n, generator=gen, device=device), 0
-            if cfg.fresh_data:                             # the same step always draws the same batch (exact resume)
-                x0, y = fresh_batch(ds, min(B, n - pos), cfg.seed, step, device), None
-            else:
-                x0, y = next_batch(x_train, y_train, perm[pos:pos + B], gen, hflip=hflip,
-                                   label_dropout=cfg.label_dropout)
-            pos += B
-            # one optimiser step on the mean of the per-sample losses
-            with runtime.autocast(device, speed["amp"]):
-                loss = objective(fwd, process, x0, generator=gen, n_noise=K, y=y).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-            for group in opt.param_groups:
-                group["lr"] = learning_rate(cfg, step)
-            opt.step()
-            ema.update(net)
-            step += 1
-            epoch_losses.append(loss.item())
-            # end of an epoch: train and test loss
-            if pos >= n:
-                history["epoch"].append(len(history["epoch"]) + 1)
-                history["step"].append(step)
-                history["train_loss"].append(sum(epoch_losses) / len(epoch_losses))
-                history["test_loss"].append(test_loss(net))
-                history["test_loss_ema"].append(test_loss(ema.net))
-                epoch_losses = []
-                bar.set_postfix(train=f"{history['train_loss'][-1]:.4f}", test=f"{history['test_loss_ema'][-1]:.4f}")
-            bar.update(1)
-            seconds = time.perf_counter() - start
-            if step % cfg.checkpoint_every == 0 and step < cfg.steps:
-                checkpoint()
-    except KeyboardInterrupt:
-        checkpoint()
-        bar.close()
-        raise DifflabError(f"interrupted at step {step}; the checkpoint is saved: "
-                           f"resume with `difflab train ... --out {out} --resume`") from None
-    bar.close()
-    seconds = time.perf_counter() - start
-    checkpoint()
-    save_tensors(out / "model.safetensors", ema.net.state_dict(), metadata={"format": "difflab-ema"})
-    atomic_write_text(out / "history.json", json.dumps(history))
-    atomic_write_text(out / "config.json", json.dumps({**run_info, "train_seconds": seconds, "steps_done": step,
-                                                       "stopped_by": stopped_by}, indent=1))
+    with RunLock(out):                                # one trainer per folder
+        # Set up, then start at step 0 or at the checkpoint; config.json says what is being trained
+        torch.set_num_threads(training_threads(cfg))
+        parts = build_parts(cfg)
+        s = starting_state(out, parts, resume)
+        atomic_write_text(out / "config.json", json.dumps({**parts.run_info(), "train_seconds": s.seconds}, indent=1))
+        # Train the remaining steps, then write the finished run
+        started_at = s.step
+        stopped_by = run_steps(out, parts, s, progress)
+        finish(out, parts, s, started_at, stopped_by)
     return out
+
+
+def starting_state(out: Path, parts: Parts, resume: bool) -> TrainState:
+    """Step 0 for a new run or one killed before its first checkpoint; else the checkpoint's state."""
+    if not resume or killed_before_first_checkpoint(out):
+        return start_state(parts)
+    s = load_state(out, parts)
+    total = parts.cfg.steps
+    if s.step > total or (s.step == total and finished_at(out) == total):
+        raise DifflabError(f"{out} already finished {s.step} steps; pass a larger --steps to train on")
+    return s                                      # at s.step == total a killed finish is completed below
+
+
+def run_steps(out: Path, parts: Parts, s: TrainState, progress: bool) -> str | None:
+    """Train from s.step up to cfg.steps, checkpointing every cfg.checkpoint_every steps. Returns
+    "max_minutes" when the time budget ended the call early, else None."""
+    cfg = parts.cfg
+    bar = tqdm(total=cfg.steps, initial=s.step, disable=not progress, desc=f"train {parts.ds.name}/{cfg.method}",
+               unit="step", dynamic_ncols=True)
+    start = time.perf_counter() - s.seconds          # the clock counts every call's training time
+    call_start = time.perf_counter()
+    with StopOnInterrupt() as interrupt, bar:
+        while s.step < cfg.steps:
+            if interrupt.requested:                   # Ctrl-C: save this step boundary and stop
+                save_state(out, parts, s)
+                raise DifflabError(f"interrupted at step {s.step}; the checkpoint is saved: resume with the "
+                                   f"same command plus --resume (or `difflab train ... --out {out} --resume`)")
+            if cfg.max_minutes is not None and time.perf_counter() - call_start > 60 * cfg.max_minutes:
+                return "max_minutes"                  # the wall-clock budget: end here, save as usual
+            one_step(out, parts, s)
+            if s.pos >= len(parts.x_train):
+                end_of_epoch(parts, s)
+                h = s.history
+                bar.set_postfix(train=f"{h['train_loss'][-1]:.4f}", test=f"{h['test_loss_ema'][-1]:.4f}")
+            bar.update(1)
+            s.seconds = time.perf_counter() - start
+            if s.step % cfg.checkpoint_every == 0 and s.step < cfg.steps:
+                save_state(out, parts, s)
+    return None
+
+
+def one_step(out: Path, parts: Parts, s: TrainState) -> None:
+    """One optimiser step on the next minibatch. A step whose loss or gradients have gone bad is
+    dropped: the run is saved as it was before that step, and training stops with a DifflabError."""
+    cfg, n, B = parts.cfg, len(parts.x_train), parts.cfg.batch_size
+    before = (s.perm, s.pos, generator_states(parts))
+
+    # The next minibatch of this epoch's permutation (a new permutation when the epoch is used up)
+    if s.pos >= n:
+        s.perm, s.pos = torch.randperm(n, generator=parts.gen, device=parts.device), 0
+    if cfg.fresh_data:                                 # keyed by the step, so a resumed run draws the same batch
+        x0, y = fresh_batch(parts.ds, min(B, n - s.pos), cfg.seed, s.step, parts.device), None
+    else:
+        x0, y = next_batch(parts.x_train, parts.y_train, s.perm[s.pos:s.pos + B], parts.gen, hflip=parts.hflip,
+                           label_dropout=cfg.label_dropout)
+    s.pos += B
+
+    # The loss (mean of the per-sample losses) and its gradients, clipped to grad_clip
+    with runtime.autocast(parts.device, parts.speed["amp"]):
+        loss = parts.objective(parts.fwd, parts.process, x0, generator=parts.gen, n_noise=cfg.n_noise, y=y).mean()
+    parts.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = gradient_norm(parts.net, cfg.grad_clip)
+    loss_value = loss.item()
+
+    # A bad step: put back the data position and generators, save the last good step, stop
+    problem = step_problem(loss_value, grad_norm, s.lowest_level)
+    if problem is not None:
+        s.perm, s.pos = before[0], before[1]
+        set_generator_states(parts, before[2])
+        save_state(out, parts, s)
+        raise DifflabError(f"training diverged at step {s.step + 1}: {problem}; stopped, and saved its last good "
+                           f"step {s.step} in {out}; train again with a smaller lr (now {cfg.lr:g}) or grad_clip")
+
+    # Adam at this step's learning rate, then the moving average
+    for group in parts.opt.param_groups:
+        group["lr"] = learning_rate(cfg, s.step)
+    parts.opt.step()
+    parts.ema.update(parts.net)
+    s.step += 1
+    s.epoch_losses.append(loss_value)
+    s.recent.append(loss_value)
+    s.lowest_level = lowest_level(s.recent, s.lowest_level)
+
+
+def gradient_norm(net: torch.nn.Module, grad_clip: float) -> float:
+    """The global gradient norm before clipping; clips to `grad_clip` when it is positive."""
+    if grad_clip > 0:
+        return float(torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip))
+    return float(torch.nn.utils.get_total_norm([p.grad for p in net.parameters() if p.grad is not None]))
+
+
+def end_of_epoch(parts: Parts, s: TrainState) -> None:
+    """Record the epoch's mean training loss and the test loss of the weights and of their EMA."""
+    s.history["epoch"].append(len(s.history["epoch"]) + 1)
+    s.history["step"].append(s.step)
+    s.history["train_loss"].append(sum(s.epoch_losses) / len(s.epoch_losses))
+    s.history["test_loss"].append(parts.test_loss(parts.net))
+    s.history["test_loss_ema"].append(parts.test_loss(parts.ema.net))
+    s.epoch_losses = []
+
+
+def finish(out: Path, parts: Parts, s: TrainState, started_at: int, stopped_by: str | None) -> None:
+    """The final checkpoint, the EMA weights used for sampling, the loss history, and config.json
+    last: its `steps_done` marks the run folder complete."""
+    save_state(out, parts, s)
+    save_tensors(out / "model.safetensors", parts.ema.net.state_dict(), metadata={"format": "difflab-ema"})
+    atomic_write_text(out / "history.json", json.dumps(s.history))
+    atomic_write_text(out / "config.json", json.dumps({**parts.run_info(), "train_seconds": s.seconds,
+                                                       "steps_done": s.step, "started_at_step": started_at,
+                                                       "stopped_by": stopped_by}, indent=1))
