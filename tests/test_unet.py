@@ -6,7 +6,8 @@ import torch
 
 from difflab.errors import DifflabError
 from difflab.nets import NETWORKS, make_network
-from difflab.nets.unet import PRESETS, UNet, drop_labels, guided_eps
+from difflab.conditioning import drop_labels, guided_eps
+from difflab.nets.unet import PRESETS, UNet
 
 TINY = dict(base_channels=8, channel_mults=(1, 2), n_res_blocks=1, attention_resolutions=(4,))
 

@@ -9,8 +9,8 @@ The DDPM / guided-diffusion layout, kept small for CPUs:
 
 Every ResBlock adds the embedding of t (the shared `TimeEmbedding`) and, when `n_classes` is
 set, of the class label. The class embedding has one extra row, the null class, used when the
-label is dropped; training with labels dropped at random and sampling with
-`guided_eps(net, x, t, y, scale)` is classifier-free guidance. Strided-conv downsampling takes
+label is dropped; training with labels dropped at random and sampling with the guided eps of
+conditioning.py is classifier-free guidance. Strided-conv downsampling takes
 H to ceil(H/2); upsampling goes back to the exact size of the matching skip, so odd sizes
 (28 -> 14 -> 7 -> 4 -> 7) work. Output convolutions of each block start at zero, so a fresh
 network is a small perturbation of the identity path and predicts eps_hat = 0.
@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..conditioning import drop_labels  # noqa: F401  (training/batches.py imports it from here)
 from ..errors import DifflabError, unknown_name
 from .embedding import TimeEmbedding
 
@@ -232,20 +233,3 @@ class UNet(nn.Module):
                 h = layer(h, hs[-1].shape[-2:]) if isinstance(layer, Upsample) else layer(h, emb)
         return self.out(h)
 
-
-def drop_labels(y: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Classifier-free guidance training: each label becomes -1 (no label) with probability p."""
-    drop = torch.rand(y.shape, generator=generator, device=y.device) < p
-    return torch.where(drop, torch.full_like(y, -1), y)
-
-
-def guided_eps(net: UNet, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, scale: float) -> torch.Tensor:
-    """Classifier-free guidance: eps_u + scale * (eps_c - eps_u), both from one batched call.
-
-    scale 0 is unconditional, 1 plainly conditional, > 1 sharper classes (Ho & Salimans 2022, w + 1).
-    """
-    if scale == 1.0:
-        return net(x, t, y)
-    eps = net(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, torch.full_like(y, -1)]))
-    eps_c, eps_u = eps.chunk(2)
-    return eps_u + scale * (eps_c - eps_u)

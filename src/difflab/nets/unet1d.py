@@ -10,8 +10,8 @@ The image UNet's layout (nets/unet.py) over one axis:
 Every ResBlock1d adds the shared time embedding (`TimeEmbedding`) and, when `n_classes` is set,
 a class embedding with one extra row for the null class: labels y (B,) in 0..n_classes-1, -1
 (or y=None for the whole batch) meaning "no label", exactly as `UNet` takes them, so
-class-conditional training (`drop_labels`) and classifier-free guidance (`guided_eps`) call both
-networks the same way. Attention costs L^2, so it sits only at the lowest resolution
+class-conditional training and classifier-free guidance (conditioning.py) call both networks
+the same way. Attention costs L^2, so it sits only at the lowest resolution
 (L / 2^(levels-1) positions: 128 for 4096 samples and 6 levels). Convolutions use odd
 `kernel_size` with same-padding; strided-conv downsampling takes L to ceil(L/2) and upsampling
 goes back to the exact length of the matching skip, so any L works. Output convolutions of each
