@@ -54,6 +54,18 @@ def test_explicit_settings_override_the_preset():
     assert "unet" in NETWORKS
 
 
+
+def test_one_unet_class_serves_images_and_sequences():
+    for name, shape in (("unet", (2, 8, 6)), ("unet1d", (2, 15))):
+        net = make_network({"name": name, "base_channels": 8, "channel_mults": (1, 2)}, shape)
+        assert isinstance(net, UNet) and net.dims == len(shape) - 1 and net.name == name
+        x = torch.randn(3, *shape)
+        assert _perturb(net)(x, torch.rand(3)).shape == x.shape
+    with pytest.raises(DifflabError, match="length 4 is too short"):
+        make_network({"name": "unet1d", "channel_mults": (1, 2, 2, 2)}, (1, 4))
+    with pytest.raises(DifflabError, match=r"unet needs images of shape \(C, H, W\)"):
+        make_network({"name": "unet"}, (1, 16))
+
 @pytest.mark.parametrize("cfg, shape, message", [
     ({"preset": "unet-64"}, (1, 28, 28), "unknown unet preset 'unet-64'; valid names: unet-28, unet-32"),
     ({"preset": "unet-28"}, (3, 32, 32), r"attention_resolutions \[7\] are not all among .* \[32, 16, 8\]"),

@@ -4,20 +4,15 @@ from __future__ import annotations
 from ..errors import DifflabError, unknown_name
 from .mlp import MLP
 from .unet import UNet
+from .unet1d import UNet1d
 
-NETWORKS = {"mlp": MLP, "unet": UNet}
-_LAZY = {"unet1d": ("difflab.nets.unet1d", "UNet1d")}     # name -> (module, class), imported when asked for
+NETWORKS = {"mlp": MLP, "unet": UNet, "unet1d": UNet1d}
 
 
 def _network_class(name):
-    if name in NETWORKS:
-        return NETWORKS[name]
-    if name in _LAZY:
-        import importlib
-
-        module, cls = _LAZY[name]
-        return getattr(importlib.import_module(module), cls)
-    raise unknown_name("network", str(name), list(NETWORKS) + list(_LAZY))
+    if name not in NETWORKS:
+        raise unknown_name("network", str(name), NETWORKS)
+    return NETWORKS[name]
 
 
 def make_network(cfg: dict, data_shape) -> "torch.nn.Module":  # noqa: F821
@@ -32,4 +27,4 @@ def make_network(cfg: dict, data_shape) -> "torch.nn.Module":  # noqa: F821
         raise DifflabError(f"network {name!r}: {e}") from None
 
 
-__all__ = ["MLP", "NETWORKS", "UNet", "make_network"]
+__all__ = ["MLP", "NETWORKS", "UNet", "UNet1d", "make_network"]
