@@ -1,7 +1,7 @@
 """Networks: eps_hat = net(x_t, t) with t of shape (B,) in [0, 1]."""
 from __future__ import annotations
 
-from ..errors import DifflabError, unknown_name
+from ..errors import check_options, unknown_name
 from .mlp import MLP
 from .unet import UNet
 from .unet1d import UNet1d
@@ -21,10 +21,8 @@ def make_network(cfg: dict, data_shape) -> "torch.nn.Module":  # noqa: F821
     cfg = dict(cfg)
     name = cfg.pop("name", None)
     cls = _network_class(name)
-    try:
-        return cls(data_shape, **cfg)
-    except TypeError as e:
-        raise DifflabError(f"network {name!r}: {e}") from None
+    check_options(cls, cfg, f"network {name!r}", fixed=("data_shape",))
+    return cls(data_shape, **cfg)
 
 
 __all__ = ["MLP", "NETWORKS", "UNet", "UNet1d", "make_network"]
