@@ -138,3 +138,19 @@ def test_registry_names_options_and_errors():
         get_spec("ddim").check_options({"etta": 0.5})
     with pytest.raises(DifflabError, match="unknown sampler 'rk4'; valid names: ddim, ddpm, dpm-solver, euler"):
         get_sampler("rk4")
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_sampler_calls_the_network_one_way(name):
+    """Through common.predict: (B,) times, float64 for float64 states (exact oracles), else float32."""
+    proc = PROCESSES["ve"]
+    for dtype, t_dtype in ((torch.float32, torch.float32), (torch.float64, torch.float64)):
+        calls = set()
+
+        def fn(x, t):
+            calls.add((x.dtype, t.dtype, tuple(t.shape)))
+            return 0.1 * x
+
+        x_T = proc.prior_sample((4, 2), torch.Generator().manual_seed(0)).to(dtype)
+        SAMPLERS[name](fn, proc, x_T, sampler_times(proc, name, 3), generator=torch.Generator().manual_seed(0))
+        assert calls == {(dtype, t_dtype, (4,))}
