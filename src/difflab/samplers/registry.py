@@ -7,7 +7,7 @@ log-SNR, the rho -> infinity limit of Karras's spacing and Lu et al. 2022's choi
 DPM-Solver (on the 2D study's pinwheel at 10 NFE, DPM-Solver++(2M) lands within the noise floor
 on the log grid and 6-19x above it on Karras's).
 
-`nfe(steps, to_zero, options)` counts network evaluations per sample on a decreasing grid of
+`count(steps, to_zero, options)` counts network evaluations per sample on a decreasing grid of
 `steps` transitions that ends at sigma = 0 (`to_zero`, VP) or at sigma > 0 (VE, where one more
 evaluation is the final Tweedie step of `finish`); `options` are the sampler's own, with their
 defaults filled in. `SamplerSpec.nfe(process, ts, **options)` applies it to a grid.
@@ -36,6 +36,10 @@ class SamplerSpec:
     fn: Callable            # sample_<name>(denoise_fn, process, x_T, ts, *, generator, callback, **options)
     grid: str               # default time grid: one of GRID_KINDS
     count: Callable         # (steps, to_zero, options) -> network evaluations per sample
+
+    def __post_init__(self):
+        if self.grid not in GRID_KINDS:
+            raise ValueError(f"sampler {self.name!r}: grid must be one of {GRID_KINDS}, got {self.grid!r}")
 
     def options(self) -> dict:
         """The sampler's own options and their defaults."""
