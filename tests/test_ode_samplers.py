@@ -64,7 +64,7 @@ def test_order_of_convergence(name, proc_name):
 
 
 def _float32_times(fn):
-    """The oracle at float32-rounded times: what DDIM's `predict` passes, so both see one time."""
+    """The oracle at float32-rounded times, as a float32 network sees them, on a grid that float32 represents."""
     return lambda x, t: fn(x, t.float().double())
 
 

@@ -6,7 +6,8 @@ import torch
 
 from difflab.oracles import gaussian_eps_fn, gmm_eps_fn
 from difflab.processes import VEProcess, VPProcess
-from difflab.samplers import SAMPLERS, CountingDenoiser, sample_ddim
+from difflab.errors import DifflabError
+from difflab.samplers import REGISTRY, SAMPLERS, CountingDenoiser, get_sampler, get_spec, sample_ddim
 from difflab.samplers.times import sampler_times
 
 MEANS = torch.tensor([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.5]])
@@ -108,3 +109,48 @@ def test_unknown_variance_lists_valid_names():
 
     with pytest.raises(DifflabError, match="large, small"):
         _run("ddpm", PROCESSES["vp"], n=4, variance="tiny")
+
+
+# -- the registry: one entry per sampler, with its grid and its count of network evaluations ---------------
+
+@pytest.mark.parametrize("proc_name", ["vp", "ve"])
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_registry_counts_network_evaluations(name, proc_name):
+    proc = PROCESSES[proc_name]
+    spec = get_spec(name)
+    assert spec.name == name and SAMPLERS[name] is spec.fn is get_sampler(name)
+    variants = {"langevin": [{}, {"n_steps_each": 2, "final_denoise": False}], "pc": [{}, {"n_corrector": 0}],
+                "ddpm": [{}], "ddim": [{}, {"eta": 1.0}]}.get(name, [{}])
+    for options in variants:
+        for steps in (1, 4):
+            ts = sampler_times(proc, name, steps)
+            counter = CountingDenoiser(gmm_eps_fn(proc, MEANS, WEIGHTS, STDS))
+            SAMPLERS[name](counter, proc, proc.prior_sample((3, 2)), ts, generator=torch.Generator().manual_seed(0),
+                           **options)
+            assert counter.nfe == spec.nfe(proc, ts, **options), (options, steps)
+
+
+def test_registry_names_options_and_errors():
+    assert set(SAMPLERS) == set(REGISTRY) == {"ddpm", "ddim", "langevin", "pc", "euler", "heun", "dpm-solver"}
+    assert get_spec("pc").options() == {"n_corrector": 1, "snr": 0.16}
+    get_spec("ddim").check_options({"eta": 0.5})
+    with pytest.raises(DifflabError, match=r"^sampler 'ddim': unknown option 'etta'; valid options: eta$"):
+        get_spec("ddim").check_options({"etta": 0.5})
+    with pytest.raises(DifflabError, match="unknown sampler 'rk4'; valid names: ddim, ddpm, dpm-solver, euler"):
+        get_sampler("rk4")
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_sampler_calls_the_network_one_way(name):
+    """Through common.predict: (B,) times, float64 for float64 states (exact oracles), else float32."""
+    proc = PROCESSES["ve"]
+    for dtype, t_dtype in ((torch.float32, torch.float32), (torch.float64, torch.float64)):
+        calls = set()
+
+        def fn(x, t):
+            calls.add((x.dtype, t.dtype, tuple(t.shape)))
+            return 0.1 * x
+
+        x_T = proc.prior_sample((4, 2), torch.Generator().manual_seed(0)).to(dtype)
+        SAMPLERS[name](fn, proc, x_T, sampler_times(proc, name, 3), generator=torch.Generator().manual_seed(0))
+        assert calls == {(dtype, t_dtype, (4,))}

@@ -1,10 +1,13 @@
 """The image UNet: shapes for both presets and odd sizes, class conditioning, guidance, gradients."""
+import math
+
 import pytest
 import torch
 
 from difflab.errors import DifflabError
 from difflab.nets import NETWORKS, make_network
-from difflab.nets.unet import PRESETS, UNet, drop_labels, guided_eps
+from difflab.conditioning import drop_labels, guided_eps
+from difflab.nets.unet import PRESETS, UNet
 
 TINY = dict(base_channels=8, channel_mults=(1, 2), n_res_blocks=1, attention_resolutions=(4,))
 
@@ -50,6 +53,18 @@ def test_explicit_settings_override_the_preset():
     assert net.settings["base_channels"] == 8 and net.settings["channel_mults"] == PRESETS["unet-28"]["channel_mults"]
     assert "unet" in NETWORKS
 
+
+
+def test_one_unet_class_serves_images_and_sequences():
+    for name, shape in (("unet", (2, 8, 6)), ("unet1d", (2, 15))):
+        net = make_network({"name": name, "base_channels": 8, "channel_mults": (1, 2)}, shape)
+        assert isinstance(net, UNet) and net.dims == len(shape) - 1 and net.name == name
+        x = torch.randn(3, *shape)
+        assert _perturb(net)(x, torch.rand(3)).shape == x.shape
+    with pytest.raises(DifflabError, match="length 4 is too short"):
+        make_network({"name": "unet1d", "channel_mults": (1, 2, 2, 2)}, (1, 4))
+    with pytest.raises(DifflabError, match=r"unet needs images of shape \(C, H, W\)"):
+        make_network({"name": "unet"}, (1, 16))
 
 @pytest.mark.parametrize("cfg, shape, message", [
     ({"preset": "unet-64"}, (1, 28, 28), "unknown unet preset 'unet-64'; valid names: unet-28, unet-32"),
@@ -107,3 +122,81 @@ def test_gradients_reach_every_layer(n_classes):
             assert p.grad.abs().sum() > 0, name
     if n_classes is not None:
         assert (net.label_emb.weight.grad.abs().sum(1) > 0).all()   # labels 0, 1, 2 and the null row
+
+
+# -- run folders keep loading: the state_dict layout and the function of every preset are pinned --------
+#
+# tests/data/unet_reference.json was written by `python tests/test_unet.py` from the separate
+# nets/unet.py and nets/unet1d.py of commit ac85ff4; run folders written by that version hold these
+# state_dict keys, in this order (the optimizer's state is stored by parameter index), and shapes.
+
+import json  # noqa: E402
+import zlib  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from difflab.nets.unet1d import UNet1d  # noqa: E402
+
+REFERENCE = Path(__file__).parent / "data" / "unet_reference.json"
+CASES = {   # name -> (network class, data shape, settings)
+    "unet-28": (UNet, (1, 28, 28), dict(preset="unet-28")),
+    "unet-32": (UNet, (3, 32, 32), dict(preset="unet-32", n_classes=10)),
+    "unet-odd": (UNet, (1, 12, 20), dict(base_channels=8, channel_mults=(1, 2, 2), n_res_blocks=2,
+                                         attention_resolutions=(12, 3), n_classes=3)),
+    "unet1d-tiny": (UNet1d, (2, 75), dict(preset="unet1d-tiny", n_classes=3)),
+    "unet1d-small": (UNet1d, (1, 256), dict(preset="unet1d-small")),
+    "unet1d-base": (UNet1d, (1, 128), dict(preset="unet1d-base", n_classes=10)),
+    "unet1d-plain": (UNet1d, (1, 64), dict(base_channels=8, channel_mults=(1, 2, 2), kernel_size=5, attention=False)),
+}
+
+
+def _layout(net):
+    return [f"{k} {'x'.join(map(str, v.shape))}" for k, v in net.state_dict().items()]
+
+
+def _fixed_weights(net):
+    """Weights that depend on each parameter's name only (not on torch's random stream)."""
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            wave = torch.sin(torch.arange(p.numel(), dtype=torch.float64) * 0.7 + zlib.crc32(name.encode()) % 997)
+            if p.ndim >= 2:
+                p.copy_((wave / (p.numel() / p.shape[0]) ** 0.5).reshape(p.shape))
+            else:
+                p.copy_((("norm" in name and name.endswith("weight")) + 0.1 * wave).reshape(p.shape))
+    return net.eval()
+
+
+def _fixed_input(net, shape):
+    n = 2
+    x = torch.sin(torch.arange(n * math.prod(shape), dtype=torch.float32) * 0.37).reshape(n, *shape)
+    t = torch.tensor([0.15, 0.8])
+    y = torch.tensor([1, -1]) if net.n_classes else None
+    return x, t, y
+
+
+def _summary(name):
+    """Layout, a fingerprint of the seeded initial weights, and the output for fixed weights and input."""
+    cls, shape, settings = CASES[name]
+    torch.manual_seed(0)
+    net = cls(shape, **settings)
+    init = sum(float(p.detach().double().abs().sum()) * (k + 1) for k, p in enumerate(net.parameters()))
+    x, t, y = _fixed_input(net, shape)
+    with torch.no_grad():
+        out = _fixed_weights(net)(x, t, y).double().flatten()
+    picks = torch.linspace(0, len(out) - 1, 8).long()
+    return {"layout": _layout(net), "init": init,
+            "output": [float(out.sum()), float(out.abs().sum())] + out[picks].tolist()}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_state_dict_layout_and_function_are_those_of_old_run_folders(name):
+    expected = json.loads(REFERENCE.read_text())[name]
+    got = _summary(name)
+    assert got["layout"] == expected["layout"]                       # every key, in order, with its shape
+    assert got["init"] == pytest.approx(expected["init"], rel=1e-6)   # same seed, same initial network
+    scale = expected["output"][1] / 100                               # the outputs' typical size
+    assert got["output"] == pytest.approx(expected["output"], rel=1e-4, abs=1e-4 * scale)
+
+
+if __name__ == "__main__":            # write the reference (only from the code that defines it)
+    REFERENCE.parent.mkdir(exist_ok=True)
+    REFERENCE.write_text(json.dumps({name: _summary(name) for name in sorted(CASES)}, indent=0) + "\n")

@@ -1,6 +1,8 @@
-"""Class labels and classifier-free guidance at sampling time, as a wrapped `denoise_fn`.
+"""Class labels and classifier-free guidance: label dropout in training, a wrapped `denoise_fn` in sampling.
 
-Every sampler calls `denoise_fn(x, t)`; a class-conditional run wraps its network so that call
+A class-conditional network takes labels y (B,) in 0..n_classes-1, with -1 meaning "no label"
+(the null class). Training drops labels at random (`drop_labels`), so the one network learns both
+the conditional and the unconditional eps. Every sampler calls `denoise_fn(x, t)`; a class-conditional run wraps its network so that call
 becomes `guided_eps(net, x, t, y, w)` (Ho & Salimans 2022): eps_u + w (eps_c - eps_u), with
 w = 1 plain conditional sampling, w > 1 sharper classes, w = 0 unconditional. No sampler changes.
 Without labels a conditional network is asked for the null class, i.e. sampled unconditionally.
@@ -13,7 +15,25 @@ import numpy as np
 import torch
 
 from .errors import DifflabError
-from .nets.unet import guided_eps
+
+
+def drop_labels(y: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Classifier-free guidance training: each label becomes -1 (no label) with probability p."""
+    drop = torch.rand(y.shape, generator=generator, device=y.device) < p
+    return torch.where(drop, torch.full_like(y, -1), y)
+
+
+def guided_eps(net, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, scale: float) -> torch.Tensor:
+    """Classifier-free guidance: eps_u + scale * (eps_c - eps_u), both from one batched call of
+    net(x, t, y) (a network that takes labels, -1 for none).
+
+    scale 0 is unconditional, 1 plainly conditional, > 1 sharper classes (Ho & Salimans 2022, w + 1).
+    """
+    if scale == 1.0:
+        return net(x, t, y)
+    eps = net(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, torch.full_like(y, -1)]))
+    eps_c, eps_u = eps.chunk(2)
+    return eps_u + scale * (eps_c - eps_u)
 
 
 def resolve_labels(labels, n: int, n_classes: int | None, device) -> torch.Tensor | None:

@@ -22,8 +22,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .errors import DifflabError, check_options, unknown_name
+from .errors import DifflabError, unknown_name
 from .samplers import CountingDenoiser, get_sampler
+from .samplers.registry import get_spec
 from .samplers.times import is_ode_grid, sampler_times, smallest_level_time, t_from_noise_ratio
 from .utils import batch_times, make_generator
 
@@ -118,7 +119,7 @@ def denoise(run, noisy: np.ndarray, sigma: float, *, mode: str = "posterior-mean
         name = sampler or run.config.sampler
         opts = dict(run.config.sampler_options) if name == run.config.sampler else {}
         opts.update(options)
-        check_options(get_sampler(name), opts, f"sampler {name!r}", None, None, None, None)
+        get_spec(name).check_options(opts)
         x0 = reverse_from(counter, run.process, y_n, ratio, name, steps=steps,
                           generator=make_generator(seed, run.device), **opts)
     out = run.normaliser.unnormalise(x0.cpu().numpy().astype(np.float64)).astype(np.float32)

@@ -12,25 +12,31 @@ def unknown_name(kind: str, name: str, valid) -> DifflabError:
     return DifflabError(f"unknown {kind} {name!r}; valid names: {names}")
 
 
-def check_options(fn, options: dict, what: str, *args) -> None:
-    """Refuse, before calling `fn(*args, **options)`, options its signature does not take: an
-    unknown option is a one-line DifflabError that lists the valid ones, so that a TypeError
-    raised later, inside `fn`, stays a bug with its traceback."""
-    params = inspect.signature(fn).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        valid = None
-    else:
-        valid = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)][len(args):]
-        unknown = [k for k in options if k not in valid]
+def check_options(fn, options, what: str, fixed=()) -> None:
+    """Refuse options that `fn` (a function or a class) does not take, before it is called.
+
+    The valid options are fn's parameters that can be passed by name, less `fixed` (those the
+    caller passes itself). An unknown option, or a missing one that has no default, is a one-line
+    DifflabError that names it and lists the valid ones; a callee with **kwargs takes any name.
+    Calling fn afterwards needs no `except TypeError`, so a bug inside it keeps its traceback.
+    """
+    params = inspect.signature(fn).parameters.values()
+    named = [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in fixed]
+    valid = ", ".join(sorted(p.name for p in named)) or "none"
+    if not any(p.kind == p.VAR_KEYWORD for p in params):
+        unknown = sorted(set(options) - {p.name for p in named})
         if unknown:
-            raise DifflabError(f"{what} takes no option {unknown[0]!r}; valid options: {', '.join(valid) or 'none'}")
-    try:
-        inspect.signature(fn).bind(*args, **options)
-    except TypeError as e:
-        raise DifflabError(f"{what}: {e}") from None
+            raise DifflabError(f"{what}: unknown option{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))}; "
+                               f"valid options: {valid}")
+    missing = [p.name for p in named if p.default is p.empty and p.name not in options]
+    if missing:
+        raise DifflabError(f"{what}: missing option{'s' * (len(missing) > 1)} {', '.join(map(repr, missing))}; "
+                           f"valid options: {valid}")
 
 
 def call_checked(fn, what: str, *args, **options):
-    """`fn(*args, **options)` after `check_options`."""
-    check_options(fn, options, what, *args)
+    """`fn(*args, **options)` after `check_options`: the leading positional parameters are the
+    caller's, the named ones the user's."""
+    fixed = list(inspect.signature(fn).parameters)[:len(args)]
+    check_options(fn, options, what, fixed=fixed)
     return fn(*args, **options)

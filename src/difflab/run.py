@@ -12,11 +12,12 @@ from .clipping import clipped_denoiser, data_box
 from .conditioning import check_guidance, labelled_denoiser, resolve_labels
 from .config import Config
 from .data import Normaliser
-from .errors import DifflabError, check_options
+from .errors import DifflabError
 from .files import load_json, load_tensors
 from .kind import kind_of
 from .pipeline import build_dataset, build_network, build_process
 from .samplers import CountingDenoiser, get_sampler
+from .samplers.registry import get_spec
 from .samplers.times import sampler_times
 from .utils import make_generator, pick_device
 
@@ -115,7 +116,7 @@ class Run:
         fn = get_sampler(name)
         opts = dict(self.config.sampler_options) if name == self.config.sampler else {}
         opts.update(options)
-        check_options(fn, opts, f"sampler {name!r}", None, None, None, None)
+        get_spec(name).check_options(opts)
         steps = steps if steps is not None else (self.config.sample_steps if name == self.config.sampler else None)
         ts = self.times(name, steps)
         gen = generator or make_generator(seed, self.device)

@@ -1,29 +1,31 @@
-"""A small 2D UNet for images (B, C, H, W): eps_hat = UNet(x_t, t[, y]).
+"""One UNet for signals with 1 or 2 spatial axes: eps_hat = UNet(x_t, t[, y]).
 
-The DDPM / guided-diffusion layout, kept small for CPUs:
+The DDPM / guided-diffusion layout, kept small for CPUs, over sequences (B, C, L) or images
+(B, C, H, W) alike (the blocks are in blocks.py):
 
-    x -> 3x3 conv -> per level: n_res_blocks x ResBlock (+ attention at chosen sizes), downsample
+    x -> conv -> per level: n_res_blocks x ResBlock (+ attention at chosen sizes), downsample
       -> middle: ResBlock, attention, ResBlock
       -> per level, reversed: (n_res_blocks + 1) x [concat skip, ResBlock (+ attention)], upsample
-      -> GroupNorm, SiLU, 3x3 conv -> eps_hat
+      -> GroupNorm, SiLU, conv -> eps_hat
 
 Every ResBlock adds the embedding of t (the shared `TimeEmbedding`) and, when `n_classes` is
 set, of the class label. The class embedding has one extra row, the null class, used when the
-label is dropped; training with labels dropped at random and sampling with
-`guided_eps(net, x, t, y, scale)` is classifier-free guidance. Strided-conv downsampling takes
-H to ceil(H/2); upsampling goes back to the exact size of the matching skip, so odd sizes
+label is dropped; training with labels dropped at random and sampling with the guided eps of
+conditioning.py is classifier-free guidance. Strided-conv downsampling takes each size n to
+ceil(n/2); upsampling goes back to the exact size of the matching skip, so odd sizes
 (28 -> 14 -> 7 -> 4 -> 7) work. Output convolutions of each block start at zero, so a fresh
 network is a small perturbation of the identity path and predicts eps_hat = 0.
+
+`UNet` is the image network ("unet", 2 spatial axes, the PRESETS below); `UNet1d` (unet1d.py) the
+same class over one axis, with its own presets and settings.
 """
 from __future__ import annotations
 
-import math
-
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..errors import DifflabError, unknown_name
+from .blocks import Downsample, ResBlock, SelfAttention, Upsample, norm, same_conv, zero
 from .embedding import TimeEmbedding
 
 PRESETS = {                          # small enough to train on a CPU; see the class docstring for bigger
@@ -44,77 +46,16 @@ PRESETS = {                          # small enough to train on a CPU; see the c
 }
 DEFAULTS = dict(base_channels=32, channel_mults=(1, 2, 2), n_res_blocks=1, attention_resolutions=(),
                 dropout=0.0)
+DEFAULTS = dict(base_channels=32, channel_mults=(1, 2, 2), n_res_blocks=1, attention_resolutions=(),
+                dropout=0.0)
 
 
-def _norm(ch: int, groups: int) -> nn.GroupNorm:
-    return nn.GroupNorm(math.gcd(groups, ch), ch)       # the largest group count <= groups dividing ch
-
-
-def _zero(module: nn.Module) -> nn.Module:
-    for p in module.parameters():
-        nn.init.zeros_(p)
-    return module
-
-
-class ResBlock(nn.Module):
-    """h = conv(SiLU(GN(x))) + Linear(SiLU(emb)); out = skip(x) + conv(dropout(SiLU(GN(h))))."""
-
-    def __init__(self, c_in: int, c_out: int, emb_dim: int, dropout: float, groups: int):
-        super().__init__()
-        self.norm1, self.conv1 = _norm(c_in, groups), nn.Conv2d(c_in, c_out, 3, padding=1)
-        self.emb = nn.Linear(emb_dim, c_out)
-        self.norm2, self.conv2 = _norm(c_out, groups), _zero(nn.Conv2d(c_out, c_out, 3, padding=1))
-        self.dropout = nn.Dropout(dropout)
-        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
-
-    def forward(self, x, emb):
-        h = self.conv1(F.silu(self.norm1(x)))
-        h = h + self.emb(F.silu(emb))[:, :, None, None]
-        h = self.conv2(self.dropout(F.silu(self.norm2(h))))
-        return self.skip(x) + h
-
-
-class SelfAttention(nn.Module):
-    """Multi-head self-attention over the H*W positions, residual: x + proj(attn(GN(x)))."""
-
-    def __init__(self, ch: int, groups: int, head_channels: int = 32):
-        super().__init__()
-        self.heads = max(1, ch // head_channels)
-        self.norm = _norm(ch, groups)
-        self.qkv = nn.Conv2d(ch, 3 * ch, 1)
-        self.proj = _zero(nn.Conv2d(ch, ch, 1))
-
-    def forward(self, x, emb=None):
-        b, c, h, w = x.shape
-        q, k, v = self.qkv(self.norm(x)).reshape(b, 3, self.heads, c // self.heads, h * w).unbind(1)
-        out = F.scaled_dot_product_attention(q.transpose(-1, -2), k.transpose(-1, -2), v.transpose(-1, -2))
-        return x + self.proj(out.transpose(-1, -2).reshape(b, c, h, w))
-
-
-class Downsample(nn.Module):
-    """3x3 conv with stride 2: (H, W) -> (ceil(H/2), ceil(W/2))."""
-
-    def __init__(self, ch: int):
-        super().__init__()
-        self.conv = nn.Conv2d(ch, ch, 3, stride=2, padding=1)
-
-    def forward(self, x):
-        return self.conv(x)
-
-
-class Upsample(nn.Module):
-    """Nearest-neighbour resize to a given size, then a 3x3 conv."""
-
-    def __init__(self, ch: int):
-        super().__init__()
-        self.conv = nn.Conv2d(ch, ch, 3, padding=1)
-
-    def forward(self, x, size):
-        return self.conv(F.interpolate(x, size=size, mode="nearest"))
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 class UNet(nn.Module):
-    """eps_hat = UNet(x_t, t, y=None) for images of shape (C, H, W).
+    """eps_hat = UNet(x_t, t, y=None) for images of shape (C, H, W) (or, as `UNet1d`, sequences (C, L)).
 
     preset: "unet-28" or "unet-32" (see PRESETS), or None; explicit settings override it.
     base_channels, channel_mults, n_res_blocks, attention_resolutions, dropout: see PRESETS.
@@ -125,47 +66,64 @@ class UNet(nn.Module):
 
     DDPM's CIFAR-10 network (35.7M parameters, a GPU model) is preset "unet-32" with
     base_channels=128, channel_mults=(1, 2, 2, 2), n_res_blocks=2, attention_resolutions=(16,).
+
+    A subclass for other signals sets the class attributes below; settings it does not list
+    take the image network's values (kernel_size 3, attention in the middle, no other attention).
     """
+
+    name = "unet"                        # the network's name in configs and messages
+    dims = 2                             # spatial axes: data of shape (C, H, W)
+    signal = "images of shape (C, H, W)"
+    presets, defaults = PRESETS, DEFAULTS
+    bare_down_steps = False              # True: a one-layer step of the down path is stored as that layer
+    #                                      (state_dict keys down.N.*), else in a list (down.N.0.*)
 
     def __init__(self, data_shape, preset: str | None = None, *, norm_groups: int = 8,
                  head_channels: int = 32, n_classes: int | None = None, **settings):
         super().__init__()
-        if preset is not None and preset not in PRESETS:
-            raise unknown_name("unet preset", preset, PRESETS)
-        unknown = set(settings) - set(DEFAULTS)
+        name, dims = self.name, self.dims
+        if preset is not None and preset not in self.presets:
+            raise unknown_name(f"{name} preset", preset, self.presets)
+        unknown = set(settings) - set(self.defaults)
         if unknown:
-            raise DifflabError(f"unet: unknown setting(s) {', '.join(sorted(unknown))}; valid: "
-                               f"preset, {', '.join(sorted(DEFAULTS))}, n_classes, norm_groups, head_channels")
-        cfg = {**DEFAULTS, **(PRESETS[preset] if preset else {}), **settings}
-        if len(tuple(data_shape)) != 3:
-            raise DifflabError(f"unet needs images of shape (C, H, W), got data of shape {tuple(data_shape)}")
-        if n_classes is not None and (not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes < 1):
-            raise DifflabError(f"unet: n_classes must be None or an integer >= 1, got {n_classes!r}")
+            raise DifflabError(f"{name}: unknown setting(s) {', '.join(sorted(unknown))}; valid: "
+                               f"preset, {', '.join(sorted(self.defaults))}, n_classes, norm_groups, head_channels")
+        cfg = {**self.defaults, **(self.presets[preset] if preset else {}), **settings}
+        if len(tuple(data_shape)) != dims + 1:
+            raise DifflabError(f"{name} needs {self.signal}, got data of shape {tuple(data_shape)}")
+        if n_classes is not None and (not _is_int(n_classes) or n_classes < 1):
+            raise DifflabError(f"{name}: n_classes must be None or an integer >= 1, got {n_classes!r}")
+        kernel = cfg.get("kernel_size", 3)
+        if not _is_int(kernel) or kernel < 1 or kernel % 2 == 0:
+            raise DifflabError(f"{name}: kernel_size must be an odd positive integer, got {kernel!r}")
+        mults = tuple(int(m) for m in cfg["channel_mults"])
+        if not mults or min(mults) < 1:
+            raise DifflabError(f"{name}: channel_mults must be a non-empty list of positive integers, got {mults!r}")
         self.data_shape = tuple(int(s) for s in data_shape)
         self.settings = {"preset": preset, **cfg, "n_classes": n_classes}
         self.n_classes = n_classes
-        c_img, height, width = self.data_shape
-        base, mults = int(cfg["base_channels"]), tuple(int(m) for m in cfg["channel_mults"])
-        n_res, dropout = int(cfg["n_res_blocks"]), float(cfg["dropout"])
-        sizes = [height]                                  # feature-map height at each level
+        c_in = self.data_shape[0]
+        sizes = [self.data_shape[1]]                      # size of the first spatial axis at each level
         for _ in mults[1:]:
             sizes.append(-(-sizes[-1] // 2))
-        attn = {int(r) for r in cfg["attention_resolutions"]}
-        if not attn <= set(sizes):
-            raise DifflabError(f"unet: attention_resolutions {sorted(attn)} are not all among this network's "
-                               f"feature-map sizes {sizes} (image height {height}, {len(mults)} levels)")
+        attn = {int(r) for r in cfg.get("attention_resolutions", ())}
+        self.check_sizes(sizes, attn)
+        base, n_res, dropout = int(cfg["base_channels"]), int(cfg["n_res_blocks"]), float(cfg["dropout"])
         emb_dim = 4 * base
         self.temb = TimeEmbedding(base, emb_dim)
         self.label_emb = nn.Embedding(n_classes + 1, emb_dim) if n_classes else None   # last row: null class
 
-        def block(c_in, c_out):
-            return ResBlock(c_in, c_out, emb_dim, dropout, norm_groups)
+        def block(c_a, c_b):
+            return ResBlock(dims, c_a, c_b, emb_dim, dropout, norm_groups, kernel)
 
         def attention(ch):
-            return SelfAttention(ch, norm_groups, head_channels)
+            return SelfAttention(dims, ch, norm_groups, head_channels)
+
+        def step(layers):
+            return layers[0] if self.bare_down_steps and len(layers) == 1 else nn.ModuleList(layers)
 
         # Down path: every output is kept as a skip for the up path
-        self.inp = nn.Conv2d(c_img, base, 3, padding=1)
+        self.inp = same_conv(dims, c_in, base, kernel)
         self.down = nn.ModuleList()
         skips, ch = [base], base
         for level, mult in enumerate(mults):
@@ -174,14 +132,15 @@ class UNet(nn.Module):
                 ch = base * mult
                 if sizes[level] in attn:
                     layers.append(attention(ch))
-                self.down.append(nn.ModuleList(layers))
+                self.down.append(step(layers))
                 skips.append(ch)
             if level < len(mults) - 1:
-                self.down.append(nn.ModuleList([Downsample(ch)]))
+                self.down.append(step([Downsample(dims, ch)]))
                 skips.append(ch)
 
         # Middle, at the lowest resolution
-        self.mid = nn.ModuleList([block(ch, ch), attention(ch), block(ch, ch)])
+        self.mid = nn.ModuleList([block(ch, ch)] + ([attention(ch)] if cfg.get("attention", True) else [])
+                                 + [block(ch, ch)])
 
         # Up path: each block eats one skip
         self.up = nn.ModuleList()
@@ -192,10 +151,16 @@ class UNet(nn.Module):
                 if sizes[level] in attn:
                     layers.append(attention(ch))
                 if level > 0 and i == n_res:
-                    layers.append(Upsample(ch))
+                    layers.append(Upsample(dims, ch, kernel))
                 self.up.append(nn.ModuleList(layers))
 
-        self.out = nn.Sequential(_norm(ch, norm_groups), nn.SiLU(), _zero(nn.Conv2d(ch, c_img, 3, padding=1)))
+        self.out = nn.Sequential(norm(ch, norm_groups), nn.SiLU(), zero(same_conv(dims, ch, c_in, kernel)))
+
+    def check_sizes(self, sizes: list[int], attn: set[int]) -> None:
+        """Refuse settings that do not fit the levels' sizes (of the first spatial axis)."""
+        if not attn <= set(sizes):
+            raise DifflabError(f"{self.name}: attention_resolutions {sorted(attn)} are not all among this network's "
+                               f"feature-map sizes {sizes} (size {sizes[0]}, {len(sizes)} levels)")
 
     def embed(self, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         """(B,) times and optional (B,) labels -> (B, emb_dim); label -1 or y=None -> null class."""
@@ -216,36 +181,18 @@ class UNet(nn.Module):
         return emb + self.label_emb(y)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """x: (B, C, H, W), t: (B,) in [0, 1], y: (B,) labels or None -> eps_hat (B, C, H, W)."""
+        """x: (B, C, *spatial), t: (B,) in [0, 1], y: (B,) labels or None -> eps_hat with x's shape."""
         emb = self.embed(t, y)
         h = self.inp(x)
         hs = [h]
-        for layers in self.down:
-            for layer in layers:
-                h = layer(h, emb) if isinstance(layer, (ResBlock, SelfAttention)) else layer(h)
+        for step in self.down:
+            for layer in step if isinstance(step, nn.ModuleList) else [step]:
+                h = layer(h) if isinstance(layer, Downsample) else layer(h, emb)
             hs.append(h)
         for layer in self.mid:
             h = layer(h, emb)
         for layers in self.up:
             h = torch.cat([h, hs.pop()], dim=1)
             for layer in layers:
-                h = layer(h, hs[-1].shape[-2:]) if isinstance(layer, Upsample) else layer(h, emb)
+                h = layer(h, hs[-1].shape[2:]) if isinstance(layer, Upsample) else layer(h, emb)
         return self.out(h)
-
-
-def drop_labels(y: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Classifier-free guidance training: each label becomes -1 (no label) with probability p."""
-    drop = torch.rand(y.shape, generator=generator, device=y.device) < p
-    return torch.where(drop, torch.full_like(y, -1), y)
-
-
-def guided_eps(net: UNet, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, scale: float) -> torch.Tensor:
-    """Classifier-free guidance: eps_u + scale * (eps_c - eps_u), both from one batched call.
-
-    scale 0 is unconditional, 1 plainly conditional, > 1 sharper classes (Ho & Salimans 2022, w + 1).
-    """
-    if scale == 1.0:
-        return net(x, t, y)
-    eps = net(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, torch.full_like(y, -1)]))
-    eps_c, eps_u = eps.chunk(2)
-    return eps_u + scale * (eps_c - eps_u)

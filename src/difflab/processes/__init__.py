@@ -1,7 +1,7 @@
 """Noise processes: VP (DDPM) and VE (NCSN-style DSM) behind one interface."""
 from __future__ import annotations
 
-from ..errors import DifflabError, unknown_name
+from ..errors import check_options, unknown_name
 from .base import Process
 from .ve import VEProcess, sigma_max_from_data
 from .vp import VPProcess
@@ -15,10 +15,8 @@ def make_process(cfg: dict) -> Process:
     name = cfg.pop("name", None)
     if name not in PROCESSES:
         raise unknown_name("process", str(name), PROCESSES)
-    try:
-        return PROCESSES[name](**cfg)
-    except TypeError as e:
-        raise DifflabError(f"process {name!r}: {e}") from None
+    check_options(PROCESSES[name], cfg, f"process {name!r}")
+    return PROCESSES[name](**cfg)
 
 
 __all__ = ["Process", "VPProcess", "VEProcess", "make_process", "sigma_max_from_data", "PROCESSES"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import unknown_name
-from .common import coeffs, finish, noise_like, posterior, predict, report
+from .common import noise_like, posterior, run_steps
 
 VARIANCES = ("small", "large")
 
@@ -18,13 +18,10 @@ def sample_ddpm(denoise_fn, process, x_T, ts, *, generator=None, callback=None, 
     """
     if variance not in VARIANCES:
         raise unknown_name("variance", variance, VARIANCES)
-    x = x_T
-    for i in range(len(ts) - 1):
-        t, s = float(ts[i]), float(ts[i + 1])
-        eps, x0_hat = predict(denoise_fn, process, x, t)
-        report(callback, i, t, x, x0_hat)
-        a_t, s_t, a_s, s_s = coeffs(process, t, s)
+
+    def step(x, eps, x0_hat, a_t, s_t, a_s, s_s):
         mean, var_small, var_large = posterior(x, x0_hat, a_t, s_t, a_s, s_s)
         var = var_small if variance == "small" else var_large
-        x = mean + (var**0.5) * noise_like(x, generator) if s_s > 0 else mean
-    return finish(denoise_fn, process, x, ts, callback, len(ts) - 1)
+        return mean + (var**0.5) * noise_like(x, generator) if s_s > 0 else mean
+
+    return run_steps(denoise_fn, process, x_T, ts, callback, step)

@@ -1,20 +1,59 @@
 """What every sampler shares: calling the network at a time, the posterior step, the end.
 
 A `denoise_fn(x, t)` takes x_t (B, ...) and times t (B,) and returns eps_hat with x's
-shape (the network's noise prediction; the score is -eps_hat / sigma(t)).
+shape (the network's noise prediction). Samplers call it only through `predict`, and read
+x0_hat and the score off the process (`x0_from_eps`, `score_from_eps`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
-from ..utils import append_dims, batch_times
+from ..utils import append_dims
 
 
-def predict(denoise_fn, process, x, t):
-    """(eps_hat, x0_hat) at the scalar time t."""
-    tb = batch_times(float(t), x)
-    eps = denoise_fn(x, tb)
-    return eps, process.x0_from_eps(x, tb, eps)
+@dataclass(frozen=True)
+class Prediction:
+    """The network's eps_hat at (x, t), and what the process derives from it."""
+    process: object
+    x: torch.Tensor             # x_t, (B, ...)
+    t: torch.Tensor             # (B,) the times the network saw
+    eps: torch.Tensor           # eps_hat, x's shape
+
+    @property
+    def x0_hat(self) -> torch.Tensor:
+        return self.process.x0_from_eps(self.x, self.t, self.eps)
+
+    @property
+    def score(self) -> torch.Tensor:
+        return self.process.score_from_eps(self.x, self.t, self.eps)
+
+
+def predict(denoise_fn, process, x, t) -> Prediction:
+    """The network at the scalar time t: the one place where samplers call `denoise_fn`.
+
+    t is broadcast to (B,), in float64 for float64 states (exact oracles then see the exact
+    time) and in float32 otherwise (what the networks take).
+    """
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    tb = torch.full((x.shape[0],), float(t), dtype=dtype, device=x.device)
+    return Prediction(process, x, tb, denoise_fn(x, tb))
+
+
+def run_steps(denoise_fn, process, x, ts, callback, update):
+    """The loop of the samplers that go from x_t to x_s given the prediction at t.
+
+    For consecutive times t > s of `ts`: predict at t, report, x = update(x, eps_hat, x0_hat,
+    alpha_t, sigma_t, alpha_s, sigma_s); then `finish`.
+    """
+    for i in range(len(ts) - 1):
+        t, s = float(ts[i]), float(ts[i + 1])
+        p = predict(denoise_fn, process, x, t)
+        x0_hat = p.x0_hat
+        report(callback, i, t, x, x0_hat)
+        x = update(x, p.eps, x0_hat, *coeffs(process, t, s))
+    return finish(denoise_fn, process, x, ts, callback, len(ts) - 1)
 
 
 def coeffs(process, t, s):
@@ -49,7 +88,7 @@ def finish(denoise_fn, process, x, ts, callback=None, i=None):
     t_last = ts[-1]
     if float(process.sigma(float(t_last))) <= 0 or float(ts[-1]) > float(ts[0]):
         return x
-    _, x0_hat = predict(denoise_fn, process, x, t_last)
+    x0_hat = predict(denoise_fn, process, x, t_last).x0_hat
     report(callback, i, 0.0, x0_hat, x0_hat)
     return x0_hat
 
@@ -69,4 +108,4 @@ class CountingDenoiser:
         return self.fn(x, t)
 
 
-__all__ = ["predict", "coeffs", "posterior", "report", "finish", "noise_like", "CountingDenoiser", "append_dims"]
+__all__ = ["Prediction", "predict", "run_steps", "coeffs", "posterior", "report", "finish", "noise_like", "CountingDenoiser", "append_dims"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .common import coeffs, finish, noise_like, posterior, predict, report
+from .common import noise_like, posterior, run_steps
 
 
 @torch.no_grad()
@@ -13,14 +13,10 @@ def sample_ddim(denoise_fn, process, x_T, ts, *, generator=None, callback=None, 
     eta = 0 is deterministic (and the first-order solver of the probability-flow ODE);
     eta = 1 matches ancestral sampling with the "small" variance.
     """
-    x = x_T
-    for i in range(len(ts) - 1):
-        t, s = float(ts[i]), float(ts[i + 1])
-        eps, x0_hat = predict(denoise_fn, process, x, t)
-        report(callback, i, t, x, x0_hat)
-        a_t, s_t, a_s, s_s = coeffs(process, t, s)
-        c2 = eta**2 * posterior(x, x0_hat, a_t, s_t, a_s, s_s)[1]
+
+    def step(x, eps, x0_hat, a_t, s_t, a_s, s_s):
+        c2 = eta**2 * posterior(x, x0_hat, a_t, s_t, a_s, s_s)[1]       # c^2, the added noise's variance
         x = a_s * x0_hat + max(s_s**2 - c2, 0.0) ** 0.5 * eps
-        if c2 > 0:
-            x = x + c2**0.5 * noise_like(x, generator)
-    return finish(denoise_fn, process, x, ts, callback, len(ts) - 1)
+        return x + c2**0.5 * noise_like(x, generator) if c2 > 0 else x
+
+    return run_steps(denoise_fn, process, x_T, ts, callback, step)

@@ -22,8 +22,8 @@ import math
 import torch
 
 from ..errors import DifflabError
-from .common import finish, report
-from .ode import eps_at, ode_grid
+from .common import finish, predict, report
+from .ode import ode_grid
 
 
 @torch.no_grad()
@@ -41,7 +41,7 @@ def sample_dpm_solver(denoise_fn, process, x_T, ts, *, generator=None, callback=
     y = x_T / alphas[0]
     x0_prev, h_prev = None, None
     for i in range(len(times) - 1):
-        eps = eps_at(denoise_fn, alphas[i] * y, times[i])
+        eps = predict(denoise_fn, process, alphas[i] * y, times[i]).eps
         x0_hat = y - ratios[i] * eps                                  # data prediction
         report(callback, i, times[i], alphas[i] * y, x0_hat)
         if ratios[i + 1] == 0:                                        # lambda = +inf: the step lands on x0_hat

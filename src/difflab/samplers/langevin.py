@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .common import finish, noise_like, report
-from ..utils import batch_times
+from .common import finish, noise_like, predict, report
 
 
 @torch.no_grad()
@@ -24,10 +23,8 @@ def sample_langevin(denoise_fn, process, x_T, ts, *, generator=None, callback=No
     x = x_T
     for i, (t, sigma) in enumerate(levels):
         a = step_size * (sigma / sigma_last) ** 2
-        tb = batch_times(t, x)
         for _ in range(n_steps_each):
-            eps = denoise_fn(x, tb)
-            score = process.score_from_eps(x, tb, eps)
+            score = predict(denoise_fn, process, x, t).score
             x = x + 0.5 * a * score + a**0.5 * noise_like(x, generator)
         report(callback, i, t, x, None)
     if not final_denoise:

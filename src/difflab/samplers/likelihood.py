@@ -49,7 +49,7 @@ import torch
 
 from ..arrays import load_points_file
 from ..errors import DifflabError, unknown_name
-from .ode import eps_at
+from .common import predict
 from .times import smallest_level_time, t_from_noise_ratio
 
 DIVERGENCES = ("exact", "hutchinson")
@@ -65,11 +65,11 @@ def _probes(x, n_probes, probe, generator):
     return v.sign() if probe == "rademacher" else v
 
 
-def _eps_and_div(denoise_fn, x, t, probes):
+def _eps_and_div(denoise_fn, process, x, t, probes):
     """eps_hat(x, t) and div_x eps_hat: exact (probes None, shape (1, B)) or one estimate per probe (K, B)."""
     with torch.enable_grad():
         x = x.detach().requires_grad_(True)
-        eps = eps_at(denoise_fn, x, t)
+        eps = predict(denoise_fn, process, x, t).eps
         if probes is None:
             flat = eps.flatten(1)
             div = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
@@ -125,7 +125,7 @@ def log_likelihood(denoise_fn, process, x0, *, steps: int = DEFAULT_STEPS, diver
     def slope(y, j):
         """(dy/du, d(integral)/du) at grid point j of the stage grid."""
         a, s, t = float(alphas[j]), float(ss[j]), float(ts[j])
-        eps, div = _eps_and_div(denoise_fn, a * y, t, probes)
+        eps, div = _eps_and_div(denoise_fn, process, a * y, t, probes)
         return s * eps, s * a * div                                  # dy/du = s eps; div_y = alpha div_x
 
     y = x0 / float(alphas[0])

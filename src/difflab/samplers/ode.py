@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from .common import finish, report
+from .common import finish, predict, report
 
 
 def ode_grid(process, ts):
@@ -26,13 +26,6 @@ def ode_grid(process, ts):
     alphas = [float(process.alpha(t)) for t in times]
     ratios = [float(process.noise_ratio(t)) for t in times]
     return times, alphas, ratios
-
-
-def eps_at(denoise_fn, x, t: float) -> torch.Tensor:
-    """eps_hat(x, t) with t broadcast to (B,): float64 times for float64 states (exact oracles
-    then see the exact time), float32 otherwise (what the networks take)."""
-    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
-    return denoise_fn(x, torch.full((x.shape[0],), t, dtype=dtype, device=x.device))
 
 
 @torch.no_grad()
@@ -45,7 +38,7 @@ def sample_euler(denoise_fn, process, x_T, ts, *, generator=None, callback=None)
     times, alphas, ratios = ode_grid(process, ts)
     y = x_T / alphas[0]
     for i in range(len(times) - 1):
-        eps = eps_at(denoise_fn, alphas[i] * y, times[i])
+        eps = predict(denoise_fn, process, alphas[i] * y, times[i]).eps
         report(callback, i, times[i], alphas[i] * y, y - ratios[i] * eps)
         y = y + (ratios[i + 1] - ratios[i]) * eps
     return finish(denoise_fn, process, alphas[-1] * y, ts, callback, len(times) - 1)
@@ -63,15 +56,15 @@ def sample_heun(denoise_fn, process, x_T, ts, *, generator=None, callback=None):
     y = x_T / alphas[0]
     for i in range(len(times) - 1):
         h = ratios[i + 1] - ratios[i]
-        eps = eps_at(denoise_fn, alphas[i] * y, times[i])            # slope at the start
+        eps = predict(denoise_fn, process, alphas[i] * y, times[i]).eps     # slope at the start
         report(callback, i, times[i], alphas[i] * y, y - ratios[i] * eps)
         y_euler = y + h * eps                                        # Euler predictor
         if ratios[i + 1] == 0:
             y = y_euler
             continue
-        eps_next = eps_at(denoise_fn, alphas[i + 1] * y_euler, times[i + 1])  # slope at the end
+        eps_next = predict(denoise_fn, process, alphas[i + 1] * y_euler, times[i + 1]).eps   # slope at the end
         y = y + 0.5 * h * (eps + eps_next)                           # trapezoidal corrector
     return finish(denoise_fn, process, alphas[-1] * y, ts, callback, len(times) - 1)
 
 
-__all__ = ["sample_euler", "sample_heun", "ode_grid", "eps_at"]
+__all__ = ["sample_euler", "sample_heun", "ode_grid"]

@@ -28,13 +28,12 @@ from __future__ import annotations
 import torch
 
 from ..errors import DifflabError
-from .common import coeffs, finish, noise_like, report
-from .ode import eps_at
+from .common import coeffs, finish, noise_like, predict, report
 
 
-def _corrector(denoise_fn, x, t, sigma, n_steps, snr, r, generator):
+def _corrector(denoise_fn, process, x, t, n_steps, snr, r, generator):
     for _ in range(n_steps):
-        score = -eps_at(denoise_fn, x, t) / sigma
+        score = predict(denoise_fn, process, x, t).score
         z = noise_like(x, generator)
         g_norm = score.flatten(1).norm(dim=1).mean()
         z_norm = z.flatten(1).norm(dim=1).mean()
@@ -62,17 +61,17 @@ def sample_pc(denoise_fn, process, x_T, ts, *, generator=None, callback=None, n_
         a_t, s_t, a_s, s_s = coeffs(process, t, s)
         a = a_t / a_s
         # corrector: Langevin steps on p_t
-        x = _corrector(denoise_fn, x, t, s_t, n_corrector, snr, a**2, generator)
+        x = _corrector(denoise_fn, process, x, t, n_corrector, snr, a**2, generator)
         # predictor: one reverse-diffusion step t -> s
-        eps = eps_at(denoise_fn, x, t)
-        report(callback, i, t, x, (x - s_t * eps) / a_t)
+        p = predict(denoise_fn, process, x, t)
+        report(callback, i, t, x, p.x0_hat)
         v = max(s_t**2 - a**2 * s_s**2, 0.0)
-        x = (x - (v / s_t) * eps) / a                                 # score = -eps / sigma_t
+        x = (x - (v / s_t) * p.eps) / a                             # (x + v score) / a, score = -eps / sigma_t
         if s_s > 0:
             x = x + v**0.5 * noise_like(x, generator)
     s_last = float(process.sigma(times[-1]))
     if s_last > 0 and times[-1] < times[0]:
-        x = _corrector(denoise_fn, x, times[-1], s_last, n_corrector, snr, 1.0, generator)
+        x = _corrector(denoise_fn, process, x, times[-1], n_corrector, snr, 1.0, generator)
     return finish(denoise_fn, process, x, ts, callback, len(times) - 1)
 
 

@@ -11,17 +11,13 @@ import math
 
 import torch
 
-from ..errors import DifflabError, unknown_name
+from ..errors import DifflabError
+from .registry import get_spec
 
 DEFAULT_ODE_STEPS = 50          # solver steps of euler / heun / dpm-solver when none are given
 KARRAS_RHO = 7.0                # Karras et al. 2022: rho = 7 crowds the steps towards small noise
 
-# which grid each sampler uses by default: the process's own levels, the Karras spacing, or noise
-# ratios evenly spaced in log (uniform in log-SNR, the rho -> infinity limit of Karras's spacing;
-# Lu et al. 2022's choice for DPM-Solver). On the 2D study's pinwheel (DDPM, 10 steps, 10 NFE)
-# DPM-Solver++(2M) lands within the noise floor on the log grid and 6-19x above it on Karras's.
-GRIDS = {"ddpm": "process", "ddim": "process", "langevin": "process", "pc": "process",
-         "euler": "karras", "heun": "karras", "dpm-solver": "log"}
+# the registry's noise-ratio grids (see registry.py) and their rho
 ODE_RHO = {"karras": KARRAS_RHO, "log": math.inf}
 # Where the ODE grids of a variance-preserving process start: at the noise ratio s where the whole
 # sample's signal-to-noise ratio d / s^2 (d values of unit scale) falls to ODE_START_SNR, if that is
@@ -130,27 +126,22 @@ def ode_start_ratio(process, dim: int | None) -> float:
 
 def sampler_times(process, sampler: str, steps: int | None = None, s_max: float | None = None,
                   dim: int | None = None) -> torch.Tensor:
-    """The default time grid of a sampler (see GRIDS): the process's own levels for the
-    discrete-time samplers, Karras or log spacing (DEFAULT_ODE_STEPS when `steps` is None) for
-    the ODE solvers, from noise ratio `s_max` (default: `ode_start_ratio(process, dim)`, the
-    ratio of t = 1 unless a VP process's data have few dimensions `dim`). A registered sampler
-    missing from GRIDS gets the process's levels."""
-    from . import SAMPLERS
-
-    if sampler not in GRIDS and sampler not in SAMPLERS:
-        raise unknown_name("sampler", sampler, set(GRIDS) | set(SAMPLERS))
-    if not is_ode_grid(sampler):
+    """The default time grid of a sampler (its `grid` in the registry): the process's own levels
+    for the discrete-time samplers, Karras or log spacing (DEFAULT_ODE_STEPS when `steps` is None)
+    for the ODE solvers, from noise ratio `s_max` (default: `ode_start_ratio(process, dim)`, the
+    ratio of t = 1 unless a VP process's data have few dimensions `dim`)."""
+    grid = get_spec(sampler).grid
+    if grid not in ODE_RHO:
         return process.default_times(steps)
     if s_max is None:
         s_max = ode_start_ratio(process, dim)
-    return karras_times(process, DEFAULT_ODE_STEPS if steps is None else steps, rho=ODE_RHO[GRIDS[sampler]],
-                        s_max=s_max)
+    return karras_times(process, DEFAULT_ODE_STEPS if steps is None else steps, rho=ODE_RHO[grid], s_max=s_max)
 
 
 def is_ode_grid(sampler: str) -> bool:
     """Whether a sampler steps on a noise-ratio grid (the ODE solvers) rather than the process's levels."""
-    return GRIDS.get(sampler, "process") in ODE_RHO
+    return get_spec(sampler).grid in ODE_RHO
 
 
 __all__ = ["karras_times", "sampler_times", "ode_start_ratio", "is_ode_grid", "t_from_noise_ratio",
-           "smallest_level_time", "GRIDS", "DEFAULT_ODE_STEPS"]
+           "smallest_level_time", "DEFAULT_ODE_STEPS"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ..nets.unet import drop_labels
+from ..conditioning import drop_labels
 from ..utils import append_dims
 
 
