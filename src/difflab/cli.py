@@ -29,6 +29,7 @@ from .samplers import SAMPLERS
 from .samplers.likelihood import load_points, run_likelihood
 from .study import run_study
 from .training import train
+from .training.distributed import ranks_from_env
 from .training.resume import check_data
 
 EPILOG = "Run `difflab COMMAND --help` for the options of a command."
@@ -164,8 +165,9 @@ def cmd_train(a) -> None:
         path = train(settings() if repeated else None, a.out, resume=True, progress=not a.no_progress, steps=a.steps)
     else:
         path = train(settings(), a.out, overwrite=a.overwrite, progress=not a.no_progress)
-    plot_training(path)
-    print(f"trained: {path}")
+    if ranks_from_env().writes:                    # under torchrun, rank 0 alone writes and prints
+        plot_training(path)
+        print(f"trained: {path}")
 
 
 def cmd_sample(a) -> None:

@@ -15,6 +15,7 @@ import json
 import math
 import shutil
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -22,9 +23,11 @@ from tqdm.auto import tqdm
 
 from ..config import Config
 from ..errors import DifflabError
-from . import runtime
-from .batches import next_batch
 from ..files import atomic_write_text, save_tensors
+from ..utils import pick_device
+from . import distributed, runtime
+from .batches import next_batch
+from .distributed import agree, ranks_from_env, total
 from .guard import lowest_level, step_problem
 from .interrupt import StopOnInterrupt
 from .lock import LOCK_NAME, RunLock
@@ -65,26 +68,37 @@ def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool 
 
     With `resume`, the run's own saved config is used; `cfg`, when given, must match it in
     everything but the number of steps, and `steps`, when given, raises that number.
+    Under torchrun every rank calls this; they train one run together (distributed.py).
     """
     out = Path(out_dir)
+    ranks = ranks_from_env()
     # Settings: on resume the saved ones; every number checked before anything is written
     if resume:
         cfg = resume_config(out, cfg, steps)
     elif steps is not None:
         cfg.steps = steps
     validate_training(cfg)
-    prepare_run_dir(out, resume, overwrite)
-
-    with RunLock(out):                                # one trainer per folder
-        # Set up, then start at step 0 or at the checkpoint; config.json says what is being trained
-        torch.set_num_threads(training_threads(cfg))
-        parts = build_parts(cfg)
-        s = starting_state(out, parts, resume)
-        atomic_write_text(out / "config.json", json.dumps({**parts.run_info(), "train_seconds": s.seconds}, indent=1))
-        # Train the remaining steps, then write the finished run
-        started_at = s.step
-        stopped_by = run_steps(out, parts, s, progress)
-        finish(out, parts, s, started_at, stopped_by)
+    distributed.start(ranks, distributed.rank_device(pick_device(cfg.device), ranks))
+    try:
+        if ranks.writes:
+            prepare_run_dir(out, resume, overwrite)
+        distributed.barrier(ranks)
+        with RunLock(out) if ranks.writes else nullcontext():     # one trainer per folder
+            # Set up, then start at step 0 or at the checkpoint; config.json says what is being trained
+            torch.set_num_threads(training_threads(cfg))
+            parts = build_parts(cfg, ranks)
+            s = starting_state(out, parts, resume)
+            if ranks.writes:
+                atomic_write_text(out / "config.json",
+                                  json.dumps({**parts.run_info(), "train_seconds": s.seconds}, indent=1))
+            # Train the remaining steps, then write the finished run
+            started_at = s.step
+            stopped_by = run_steps(out, parts, s, progress and ranks.writes)
+            if ranks.writes:
+                finish(out, parts, s, started_at, stopped_by)
+        distributed.barrier(ranks)
+    finally:
+        distributed.stop(ranks)
     return out
 
 
@@ -107,13 +121,15 @@ def run_steps(out: Path, parts: Parts, s: TrainState, progress: bool) -> str | N
                unit="step", dynamic_ncols=True)
     start = time.perf_counter() - s.seconds          # the clock counts every call's training time
     call_start = time.perf_counter()
+    ranks, device = parts.ranks, parts.device
     with StopOnInterrupt() as interrupt, bar:
         while s.step < cfg.steps:
-            if interrupt.requested:                   # Ctrl-C: save this step boundary and stop
-                save_state(out, parts, s)
+            if agree(interrupt.requested, ranks, device):      # Ctrl-C: save this step boundary and stop
+                save(out, parts, s)
                 raise DifflabError(f"interrupted at step {s.step}; the checkpoint is saved: resume with the "
                                    f"same command plus --resume (or `difflab train ... --out {out} --resume`)")
-            if cfg.max_minutes is not None and time.perf_counter() - call_start > 60 * cfg.max_minutes:
+            over = cfg.max_minutes is not None and time.perf_counter() - call_start > 60 * cfg.max_minutes
+            if agree(over, ranks, device):
                 return "max_minutes"                  # the wall-clock budget: end here, save as usual
             one_step(out, parts, s)
             if s.pos >= len(parts.x_train):
@@ -123,8 +139,14 @@ def run_steps(out: Path, parts: Parts, s: TrainState, progress: bool) -> str | N
             bar.update(1)
             s.seconds = time.perf_counter() - start
             if s.step % cfg.checkpoint_every == 0 and s.step < cfg.steps:
-                save_state(out, parts, s)
+                save(out, parts, s)
     return None
+
+
+def save(out: Path, parts: Parts, s: TrainState) -> None:
+    """A checkpoint at this step boundary, written by rank 0 alone."""
+    if parts.ranks.writes:
+        save_state(out, parts, s)
 
 
 def one_step(out: Path, parts: Parts, s: TrainState) -> None:
@@ -143,20 +165,28 @@ def one_step(out: Path, parts: Parts, s: TrainState) -> None:
                            label_dropout=cfg.label_dropout)
     s.pos += B
 
-    # The loss (mean of the per-sample losses) and its gradients, clipped to grad_clip
+    # The times and noise of the whole batch, drawn as one process draws them; this rank's share
+    t = parts.process.train_times(len(x0), generator=parts.gen, device=parts.device)
+    eps = torch.randn((cfg.n_noise,) + tuple(x0.shape), generator=parts.gen, device=parts.device, dtype=x0.dtype)
+    mine, world = parts.ranks.share(len(x0)), parts.ranks.world
+
+    # The loss and its gradients, clipped to grad_clip. Each rank's mean is weighted by its share of
+    # the batch, so the ranks' average gradient (DistributedDataParallel) is the global mean's
     with runtime.autocast(parts.device, parts.speed["amp"]):
-        loss = parts.objective(parts.fwd, parts.process, x0, generator=parts.gen, n_noise=cfg.n_noise, y=y).mean()
+        per_sample = parts.objective(parts.fwd, parts.process, x0[mine], t=t[mine], eps=eps[:, mine],
+                                     y=None if y is None else y[mine])
+        loss = per_sample.mean() * (len(per_sample) * world / len(x0))
     parts.opt.zero_grad(set_to_none=True)
     loss.backward()
     grad_norm = gradient_norm(parts.net, cfg.grad_clip)
-    loss_value = loss.item()
+    loss_value = loss.item() if world == 1 else total(per_sample.sum().item(), parts.ranks, parts.device) / len(x0)
 
     # A bad step: put back the data position and generators, save the last good step, stop
     problem = step_problem(loss_value, grad_norm, s.lowest_level)
     if problem is not None:
         s.perm, s.pos = before[0], before[1]
         set_generator_states(parts, before[2])
-        save_state(out, parts, s)
+        save(out, parts, s)
         raise DifflabError(f"training diverged at step {s.step + 1}: {problem}; stopped, and saved its last good "
                            f"step {s.step} in {out}; train again with a smaller lr (now {cfg.lr:g}) or grad_clip")
 

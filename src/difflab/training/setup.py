@@ -18,7 +18,8 @@ from ..errors import DifflabError
 from ..objectives import get_objective
 from ..pipeline import build_dataset, build_network, build_process, dataset_labels, resolve_process_config
 from ..utils import pick_device
-from . import runtime
+from . import distributed, runtime
+from .distributed import Ranks
 from .ema import EMA
 
 TEST_CHUNK = 1024        # test items per network call in the test loss (bounds memory for images)
@@ -73,12 +74,14 @@ class Parts:
     opt: torch.optim.Optimizer
     gen: torch.Generator           # every random draw of training: permutations, flips, times, noise
     speed: dict                    # what runtime.resolve decided for amp and compile
+    ranks: Ranks                   # this process among those training together (distributed.py)
 
     def run_info(self) -> dict:
         """The run's description written to config.json."""
         return {"version": __version__, "config": self.cfg.to_dict(), "process": self.process_cfg,
                 "dataset": self.ds.info(), "normaliser": self.ds.normaliser.to_dict(),
-                "runtime": {"device": str(self.device), **self.speed, "hflip": self.hflip}}
+                "runtime": {"device": str(self.device), **self.speed, "hflip": self.hflip,
+                            "ranks": self.ranks.world, "batch_per_rank": -(-self.cfg.batch_size // self.ranks.world)}}
 
     def test_loss(self, model) -> float:
         """Mean loss of `model` over the test items, in chunks of TEST_CHUNK."""
@@ -95,8 +98,8 @@ class Parts:
         return total / len(self.x_test)
 
 
-def build_parts(cfg: Config) -> Parts:
-    device = pick_device(cfg.device)
+def build_parts(cfg: Config, ranks: Ranks = Ranks()) -> Parts:
+    device = distributed.rank_device(pick_device(cfg.device), ranks)
 
     # Data, normalised with statistics of the training split
     ds = build_dataset(cfg)
@@ -128,6 +131,6 @@ def build_parts(cfg: Config) -> Parts:
     return Parts(cfg=cfg, device=device, ds=ds, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
                  t_test=t_test, eps_test=eps_test, hflip=bool(getattr(ds, "augment_hflip", False)),
                  process_cfg=process_cfg, process=process, objective=get_objective(cfg.objective), net=net,
-                 fwd=runtime.compiled(net, speed["compile"]), ema=EMA(net, cfg.ema_decay),
+                 fwd=runtime.compiled(distributed.wrap(net, ranks, device), speed["compile"]), ema=EMA(net, cfg.ema_decay),
                  opt=torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay),
-                 gen=gen, speed=speed)
+                 gen=gen, speed=speed, ranks=ranks)
