@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 from difflab.config import make_config
 from difflab.errors import DifflabError
 from difflab import files
-from difflab.training import checkpoint, train
+from difflab.training import train
 from difflab.training.checkpoint import read_checkpoint, save_checkpoint
 
 SETS = ["network.width=16", "network.depth=1", "network.emb_dim=8", "batch_size=64", "n_train=200", "n_test=50",
