@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder to write")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--data-dir", default=None, help="folder holding an image dataset's files (data_options.data_dir)")
+    p.add_argument("--log", default=None, metavar="LOGGER", help="tensorboard: also write RUN/tensorboard while "
+                   "training (losses, learning rate, gradient norm, pictures of samples; the config field log)")
     _add_train_options(p)
 
     p = sub.add_parser("sample", help="draw samples from a trained run")
@@ -154,12 +156,12 @@ def _check_new_file(path: Path, overwrite: bool = False) -> None:
 def cmd_train(a) -> None:
     def settings():
         return make_config(load_yaml(a.config) if a.config else {}, a.set, data=a.data, method=a.method,
-                           steps=a.steps, seed=a.seed, **{"data_options.data_dir": a.data_dir})
+                           steps=a.steps, seed=a.seed, **{"data_options.data_dir": a.data_dir, "log": a.log})
 
     if a.resume:
         # `train DATA --out RUN --resume` continues with the saved settings; the original command
         # with --resume added repeats them, and they must match (all but --steps)
-        repeated = a.method or a.config or a.set or a.seed is not None or a.data_dir
+        repeated = a.method or a.config or a.set or a.seed is not None or a.data_dir or a.log
         if not repeated:
             check_data(a.out, a.data)
         path = train(settings() if repeated else None, a.out, resume=True, progress=not a.no_progress, steps=a.steps)

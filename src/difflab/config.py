@@ -80,6 +80,9 @@ class Config:
                                            # training split (datasets with a truth sampler; normalised with the
                                            # training split's statistics): shows what the method reaches when
                                            # data is unlimited
+    log: str = ""                          # "tensorboard": write RUN/tensorboard while training ("" writes none)
+    log_every: int = 100                   # steps between logged losses, learning rates and gradient norms
+    log_pictures_every: int = 1000         # steps between logged pictures of samples (0: none)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

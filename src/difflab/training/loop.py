@@ -15,7 +15,7 @@ import json
 import math
 import shutil
 import time
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from pathlib import Path
 
 import torch
@@ -31,6 +31,7 @@ from .distributed import agree, ranks_from_env, total
 from .guard import lowest_level, step_problem
 from .interrupt import StopOnInterrupt
 from .lock import LOCK_NAME, RunLock
+from .logging import open_log
 from .resume import finished_at, killed_before_first_checkpoint, resume_config
 from .setup import TORCH_THREADS, Parts, build_parts, fresh_batch, training_threads
 from .state import TrainState, generator_states, load_state, save_state, set_generator_states, start_state
@@ -122,7 +123,8 @@ def run_steps(out: Path, parts: Parts, s: TrainState, progress: bool) -> str | N
     start = time.perf_counter() - s.seconds          # the clock counts every call's training time
     call_start = time.perf_counter()
     ranks, device = parts.ranks, parts.device
-    with StopOnInterrupt() as interrupt, bar:
+    log = open_log(out, parts)
+    with StopOnInterrupt() as interrupt, bar, closing(log):
         while s.step < cfg.steps:
             if agree(interrupt.requested, ranks, device):      # Ctrl-C: save this step boundary and stop
                 save(out, parts, s)
@@ -131,9 +133,11 @@ def run_steps(out: Path, parts: Parts, s: TrainState, progress: bool) -> str | N
             over = cfg.max_minutes is not None and time.perf_counter() - call_start > 60 * cfg.max_minutes
             if agree(over, ranks, device):
                 return "max_minutes"                  # the wall-clock budget: end here, save as usual
-            one_step(out, parts, s)
+            loss, grad_norm = one_step(out, parts, s)
+            log.step(s.step, loss, learning_rate(cfg, s.step - 1), grad_norm)
             if s.pos >= len(parts.x_train):
                 end_of_epoch(parts, s)
+                log.epoch(s.history)
                 h = s.history
                 bar.set_postfix(train=f"{h['train_loss'][-1]:.4f}", test=f"{h['test_loss_ema'][-1]:.4f}")
             bar.update(1)
@@ -149,9 +153,10 @@ def save(out: Path, parts: Parts, s: TrainState) -> None:
         save_state(out, parts, s)
 
 
-def one_step(out: Path, parts: Parts, s: TrainState) -> None:
-    """One optimiser step on the next minibatch. A step whose loss or gradients have gone bad is
-    dropped: the run is saved as it was before that step, and training stops with a DifflabError."""
+def one_step(out: Path, parts: Parts, s: TrainState) -> tuple[float, float]:
+    """One optimiser step on the next minibatch; returns its loss and gradient norm. A step whose
+    loss or gradients have gone bad is dropped: the run is saved as it was before that step, and
+    training stops with a DifflabError."""
     cfg, n, B = parts.cfg, len(parts.x_train), parts.cfg.batch_size
     before = (s.perm, s.pos, generator_states(parts))
 
@@ -199,6 +204,7 @@ def one_step(out: Path, parts: Parts, s: TrainState) -> None:
     s.epoch_losses.append(loss_value)
     s.recent.append(loss_value)
     s.lowest_level = lowest_level(s.recent, s.lowest_level)
+    return loss_value, grad_norm
 
 
 def gradient_norm(net: torch.nn.Module, grad_clip: float) -> float:

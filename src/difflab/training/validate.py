@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 
 from ..config import Config
-from ..errors import DifflabError
+from ..errors import DifflabError, unknown_name
+from .logging import LOGGERS
 
 SEED_LIMIT = 2**63 - 1    # torch generators take seeds below 2^64; the test loss seeds with seed + 1
 
@@ -58,3 +59,7 @@ def validate_training(cfg: Config) -> None:
         _check(cfg, "max_minutes", lambda v: v > 0, "positive (or null for no limit)")
     if cfg.test_loss_points is not None:
         _integer(cfg, "test_loss_points", 1)
+    if cfg.log not in ("", *LOGGERS):
+        raise unknown_name("logger", cfg.log, LOGGERS)
+    _integer(cfg, "log_every", 1)
+    _integer(cfg, "log_pictures_every", 0)
