@@ -1,11 +1,15 @@
-"""Files that load safely and never appear half-written: JSON and safetensors (tensors only,
-nothing executed on load), each written to a temporary name, flushed to disk and renamed."""
+"""Files that load safely and never appear half-written: JSON, safetensors (tensors only,
+nothing executed on load) and NumPy arrays, each written to a temporary name beside the target,
+flushed to disk and renamed, so a full disk or a crash leaves the old file or none, never a
+truncated one."""
 from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
@@ -19,18 +23,42 @@ def _replace(tmp: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+@contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary name beside `path` to write; on success it replaces `path` atomically,
+    on any failure (a full disk: OSError) it is removed and `path` is left as it was."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    _replace(tmp, path)
+    try:
+        yield tmp
+        _replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
 
 
 def save_tensors(path: Path, tensors: dict, metadata: dict | None = None) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-    _replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+
+
+def save_npy(path: Path, x: np.ndarray) -> Path:
+    """`np.save(path, x)`, atomically (an open file handle, so NumPy adds no second suffix)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.asarray(x), allow_pickle=False)
+    return Path(path)
+
+
+def save_npz(path: Path, **arrays: np.ndarray) -> Path:
+    """`np.savez(path, **arrays)`, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
+    return Path(path)
 
 
 def load_tensors(path: Path) -> dict:
