@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import DifflabError
-from ...data.base import Dataset, Normaliser
+from ...data.base import FLOAT32_SAFE, Dataset, Normaliser
 from ...data.registry import register_files
 
 MIN_ROWS = 10          # rows needed in total
@@ -231,9 +231,8 @@ def _check_array(x: np.ndarray, path: Path, what: str = "data") -> np.ndarray:
         row = int(np.flatnonzero(~np.isfinite(x64).all(axis=1))[0])
         raise DifflabError(f"{path}: {what} has {n_nan} NaN and {n_inf} infinite value(s) "
                            f"(first in data row {row + 1}); remove or impute them")
-    with np.errstate(over="ignore"):
-        x32 = x64.astype(np.float32)
-    if not np.isfinite(x32).all():
-        big = float(np.abs(x64).max())
-        raise DifflabError(f"{path}: {what} has values too large for float32 (max |x| = {big:.3g})")
-    return x32
+    big = float(np.abs(x64).max())
+    if big > FLOAT32_SAFE:
+        raise DifflabError(f"{path}: {what} has values too large for float32 training (max |x| = {big:.3g}; "
+                           f"squared distances overflow above {FLOAT32_SAFE:.0e}); rescale the data")
+    return x64.astype(np.float32)
