@@ -1,6 +1,7 @@
 """Reading the user's arrays of points (samples to evaluate, points to score) safely."""
 from __future__ import annotations
 
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -9,7 +10,10 @@ import numpy as np
 
 from .errors import DifflabError
 
-READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError)   # a damaged file
+# What np.load raises on a damaged .npy/.npz: a bad header is parsed as a Python literal
+# (SyntaxError, tokenize.TokenError), a bad zip or deflate stream, a cut-off file, absurd sizes.
+READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, SyntaxError,
+               tokenize.TokenError, OverflowError, MemoryError, NotImplementedError)   # zipfile: unknown version or method
 
 
 def load_points_file(path, what: str = "points") -> np.ndarray:
@@ -39,8 +43,8 @@ def load_points_file(path, what: str = "points") -> np.ndarray:
         if "allow_pickle" in str(e):
             raise DifflabError(f"{path} is not a numeric NumPy file (pickled data, an object array, or not NumPy "
                                f"at all); save a numeric array of {what} with np.save") from None
-        raise DifflabError(f"cannot read {what} from {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") \
-            from None
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DifflabError(f"cannot read {what} from {path}: {reason}") from None
     if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf":
         raise DifflabError(f"{path} must hold real numbers, got dtype {getattr(x, 'dtype', type(x).__name__)}")
     if x.ndim < 2 or x.shape[0] == 0:

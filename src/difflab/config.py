@@ -216,16 +216,26 @@ def available_devices() -> list[str]:
     return have
 
 
-def _check_finite_settings(key: str, node) -> None:
-    """NaN or an infinity anywhere inside a dict of settings (process, network, sampler options)."""
+SETTING_INT_LIMIT = 2 ** 31                 # larger integers in a dict of settings are typos or damage
+TABLE_SIZES = {"n_steps": 10 ** 6, "n_levels": 10 ** 6}   # process settings that size float64 tables
+
+
+def check_setting_values(key: str, node) -> None:
+    """NaN, an infinity or an absurd integer anywhere inside a dict of settings (process, network,
+    sampler options), and process tables too large to build, each a DifflabError naming the key."""
     if isinstance(node, dict):
         for k, v in node.items():
-            _check_finite_settings(f"{key}.{k}", v)
+            check_setting_values(f"{key}.{k}", v)
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            _check_finite_settings(f"{key}[{i}]", v)
+            check_setting_values(f"{key}[{i}]", v)
     elif isinstance(node, float) and not math.isfinite(node):
         raise DifflabError(f"{key} must be a finite number, got {node}")
+    elif isinstance(node, int) and not isinstance(node, bool):
+        limit = TABLE_SIZES.get(key.rsplit(".", 1)[-1], SETTING_INT_LIMIT) if key.startswith("process.") \
+            else SETTING_INT_LIMIT
+        if abs(node) > limit:
+            raise DifflabError(f"{key} must be at most {limit}, got {node}")
 
 
 def validate(cfg: Config, *, here: bool = True) -> None:
@@ -247,7 +257,7 @@ def validate(cfg: Config, *, here: bool = True) -> None:
     for key in ("data_options", "process", "network", "sampler_options"):
         if not isinstance(getattr(cfg, key), dict):
             raise DifflabError(f"{key} must be a mapping of settings, got {getattr(cfg, key)!r}")
-        _check_finite_settings(key, getattr(cfg, key))
+        check_setting_values(key, getattr(cfg, key))
     for key in ("data", "method", "objective", "sampler"):
         if not isinstance(getattr(cfg, key), str):
             raise DifflabError(f"{key} must be a name, got {getattr(cfg, key)!r}")

@@ -11,7 +11,7 @@ import torch
 
 from .clipping import clipped_denoiser, data_box
 from .conditioning import check_guidance, labelled_denoiser, resolve_labels
-from .config import FIELDS, Config, validate
+from .config import FIELDS, Config, check_setting_values, validate
 from .data import Normaliser
 from .errors import DifflabError, check_options
 from .files import load_json, load_tensors
@@ -218,6 +218,16 @@ def check_run_info(info, where: Path) -> None:
     unknown = sorted(set(info["config"]) - FIELDS)
     if unknown:
         raise DifflabError(f"{where} is damaged or from another version: unknown config field {unknown[0]!r}")
+    process = info["process"]
+    if not isinstance(process.get("name"), str):
+        raise DifflabError(f"{where} is damaged: process.name must be a name, got {process.get('name')!r}")
+    for key, v in process.items():
+        if isinstance(v, (list, dict, bool)):            # no process setting is a switch or a collection
+            raise DifflabError(f"{where} is damaged: process.{key} must be a number or a name, got {v!r}")
+    try:
+        check_setting_values("process", process)
+    except DifflabError as e:
+        raise DifflabError(f"{where} is damaged: {e}") from None
     ds = info["dataset"]
     shape = ds.get("shape")
     if not isinstance(shape, list) or not shape or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
