@@ -40,7 +40,7 @@ CHECKPOINT = pytest.mark.xfail(strict=True, reason="training/checkpoint.py does 
 @dataclass
 class Case:
     id: str
-    argv: list                                  # {run} and {tmp} are filled in
+    argv: list                                  # {run} (a gmm run), {board} (tictactoe) and {tmp} are filled in
     message: str                                # regex searched in the one line on stderr
     setup: Callable | None = None               # setup(tmp, run) puts files in place before the command
     patch: Callable | None = None               # patch(monkeypatch) changes the environment
@@ -148,6 +148,25 @@ def pictures_exist(tmp, run):
 def dataset_picture_exists(tmp, run):
     (tmp / "pics").mkdir()
     (tmp / "pics" / "gmm.png").write_bytes(b"my picture")
+
+
+def boards(tmp, run):
+    np.save(tmp / "clean.npy", np.zeros((4, 9)))
+
+
+def restored_exists(tmp, run):
+    boards(tmp, run)
+    np.save(tmp / "restored.npy", np.arange(3.0))
+
+
+def restored_picture_exists(tmp, run):
+    boards(tmp, run)
+    (tmp / "restored_boards.png").write_bytes(b"my picture")
+
+
+def restored_is_a_folder(tmp, run):
+    boards(tmp, run)
+    (tmp / "restored.npy").mkdir()
 
 
 def existing_npz(tmp, run):
@@ -280,15 +299,26 @@ CASES = [
          r"--plot .*afile is a file", setup=a_file),
     Case("data over an .npz", ["data", "gmm", "--out", "{tmp}/mine.npz"],
          r"mine\.npz already exists", setup=existing_npz),
+    Case("denoise over a .npy", ["denoise", "{board}", "--input", "{tmp}/clean.npy", "--sigma", 0.3,
+                                 "--out", "{tmp}/restored.npy"],
+         r"restored\.npy already exists", setup=restored_exists),
+    Case("denoise over its picture", ["denoise", "{board}", "--input", "{tmp}/clean.npy", "--sigma", 0.3,
+                                      "--out", "{tmp}/restored.npy"],
+         r"restored_boards\.png already exists", setup=restored_picture_exists),
+    Case("denoise --out a folder", ["denoise", "{board}", "--input", "{tmp}/clean.npy", "--sigma", 0.3,
+                                    "--out", "{tmp}/restored.npy", "--overwrite"],
+         r"restored\.npy is a folder", setup=restored_is_a_folder),
 ]
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """A run trained for 3 steps (a few seconds), copied fresh for every row."""
-    run = tmp_path_factory.mktemp("trained") / "run"
-    assert main(["train", "gmm", "--out", str(run), "--steps", "3", *TINY]) == 0
-    return run
+    """Runs trained for 3 steps (a few seconds): gmm, and tictactoe for `denoise`; copied fresh
+    for every row that uses them."""
+    folder = tmp_path_factory.mktemp("trained")
+    for data in ("gmm", "tictactoe"):
+        assert main(["train", data, "--out", str(folder / data), "--steps", "3", *TINY]) == 0
+    return folder
 
 
 def snapshot(folder: Path) -> dict:
@@ -300,8 +330,10 @@ def snapshot(folder: Path) -> dict:
 def test_failure_is_one_clean_line(case, trained, tmp_path, capsys, monkeypatch):
     tmp = tmp_path / "work"
     tmp.mkdir()
-    run = tmp / "run"
-    shutil.copytree(trained, run)
+    run, board = tmp / "run", tmp / "board"
+    shutil.copytree(trained / "gmm", run)
+    if "{board}" in case.argv:
+        shutil.copytree(trained / "tictactoe", board)
     if case.setup:
         case.setup(tmp, run)
     if case.patch:
@@ -309,7 +341,7 @@ def test_failure_is_one_clean_line(case, trained, tmp_path, capsys, monkeypatch)
     monkeypatch.chdir(tmp)
     before = snapshot(tmp)
     capsys.readouterr()
-    argv = [str(a).format(run=run, tmp=tmp) for a in case.argv]
+    argv = [str(a).format(run=run, board=board, tmp=tmp) for a in case.argv]
     code = main(argv)
     err = capsys.readouterr().err
     lines = err.strip().splitlines()
@@ -379,3 +411,20 @@ def test_check_replaceable_run_dir(tmp_path, monkeypatch):
     monkeypatch.chdir(run)
     with pytest.raises(DifflabError, match="working directory"):
         check_replaceable_run_dir(run)
+
+
+def test_check_replaceable_study_dir(tmp_path, monkeypatch):
+    """What `difflab run --overwrite` may delete, as the lead wires it into study.py."""
+    from difflab.errors import DifflabError
+    from difflab.outputs import check_replaceable_study_dir
+
+    monkeypatch.chdir(tmp_path)
+    study = tmp_path / "study"
+    check_replaceable_study_dir(study)
+    (study / "gmm-ddpm").mkdir(parents=True)
+    (study / "gmm-ddpm" / "config.json").write_text(json.dumps({"version": "0.1.0", "config": {}}))
+    (study / "report.html").write_text("<html>")
+    check_replaceable_study_dir(study)
+    (study / "thesis.txt").write_text("three years of work")
+    with pytest.raises(DifflabError, match="holds thesis.txt, which difflab did not write"):
+        check_replaceable_study_dir(study)

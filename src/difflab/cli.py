@@ -16,7 +16,7 @@ import numpy as np
 
 from .version import __version__
 from .arrays import load_points_file
-from .config import METHODS, Config, load_yaml, make_config, parse_value
+from .config import METHODS, SEED_LIMIT, Config, load_yaml, make_config, parse_value
 from .data import get_dataset, list_datasets
 from .data.registry import prefix_names
 from .denoise import MODES, add_noise, denoise
@@ -147,9 +147,6 @@ def _options(items, flag: str) -> dict:
     return out
 
 
-SEED_LIMIT = 2 ** 63      # torch and NumPy take seeds in [0, 2**63)
-
-
 def _check_seed(seed) -> None:
     if seed is not None and not 0 <= seed < SEED_LIMIT:
         raise DifflabError(f"--seed must be an integer in [0, 2**63), got {seed}")
@@ -181,7 +178,8 @@ def cmd_sample(a) -> None:
         raise DifflabError(f"--n must be a positive integer, got {a.n}")
     run = load(a.run)
     hooks = run.hooks
-    check_new_files([out, *hooks.extra_outputs(out)], a.overwrite)
+    check_new_file(out, a.overwrite)
+    check_new_files(hooks.extra_outputs(out), a.overwrite)
     if a.plot and not a.overwrite and _plot_names(out):
         raise DifflabError(f"{_plot_names(out)[0]} already exists (--plot writes {out.stem}_*.png beside --out); "
                            f"choose another --out or pass --overwrite")
@@ -240,7 +238,8 @@ def cmd_denoise(a) -> None:
     run = load(a.run)
     hooks = run.hooks
     x = np.asarray(hooks.read_input(a.input, run, noisy=a.noisy), dtype=np.float32)[:a.n]
-    check_new_files([out, *hooks.extra_outputs(out)], a.overwrite)
+    check_new_file(out, a.overwrite)
+    check_new_files(hooks.extra_outputs(out), a.overwrite)
     clean, noisy = (None, x) if a.noisy else (x, add_noise(x, a.sigma, a.seed))
     restored = denoise(run, noisy, a.sigma, mode=a.mode, sampler=a.sampler, steps=a.steps, seed=a.seed)
     restored = hooks.finish(run, restored)

@@ -10,6 +10,8 @@ stays behind (a folder's writability is probed with a temporary file, removed at
     check_room(path, n_bytes)              enough free disk beside `path` for `n_bytes`
     check_replaceable_run_dir(path, inputs)   what `train --out path --overwrite` may delete:
                                            only a difflab run folder that holds none of the inputs
+    check_replaceable_study_dir(path)      what `run --out path --overwrite` may delete: only
+                                           run folders and the study's report
     run_inputs(cfg)                        the files and folders a config reads (its data file,
                                            a dataset's folder), for check_replaceable_run_dir
     staged_folder(dest, overwrite)         pictures drawn into a temporary folder, then moved
@@ -134,6 +136,27 @@ def check_replaceable_run_dir(path, inputs=()) -> None:
         if item == root or root in item.parents:
             raise DifflabError(f"--out {path} holds this run's input {item}; --overwrite would delete it, "
                                f"so choose another --out")
+
+
+STUDY_FILES = ("report.html", "report.md", "summary.json")     # what `difflab run` writes beside its run folders
+
+
+def check_replaceable_study_dir(path) -> None:
+    """What `difflab run --out path --overwrite` may delete: nothing, or a folder that holds only
+    difflab run folders and the study's report files (STUDY_FILES). Anything else, a thesis.txt
+    say, is a one-line DifflabError and nothing is deleted."""
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise DifflabError(f"--out {path} is not a folder; --overwrite replaces only a difflab study folder")
+    if not path.exists():
+        return
+    here = Path.cwd().resolve()
+    if here == path.resolve() or path.resolve() in here.parents:
+        raise DifflabError(f"--out {path} holds the working directory; --overwrite would delete it")
+    for item in sorted(path.iterdir()):
+        if not (item.name in STUDY_FILES and item.is_file()) and not (item.is_dir() and is_run_dir(item)):
+            raise DifflabError(f"--out {path} holds {item.name}, which difflab did not write; --overwrite replaces "
+                               f"only a difflab study folder, so choose another --out")
 
 
 def run_inputs(cfg) -> list[Path]:
