@@ -229,3 +229,23 @@ def test_fuzz_checkpoint_files(tmp_path):
     fuzz_bytes(tmp_path, "checkpoint.safetensors", (tmp_path / "valid.safetensors").read_bytes(), load_tensors, 102)
     info = json.dumps({"step": 30, "epoch_pos": 4, "losses": [0.5, 0.4], "param_groups": [{"lr": 0.002}]})
     fuzz_bytes(tmp_path, "checkpoint.json", info.encode(), load_json, 103)
+
+
+@pytest.mark.parametrize("dims", [(0xFFFFFFFF,) * 4, (2 ** 16,) * 4, (2 ** 31, 2 ** 31, 4)])
+def test_idx_sizes_that_overflow_int64(tmp_path, dims):
+    """Header sizes whose product wraps around in int64 (2**64 -> 0) are truncation, not a crash."""
+    path = tmp_path / "big.idx"
+    path.write_bytes(bytes([0, 0, 8, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims))
+    with pytest.raises(DifflabError, match="truncated"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize("shape", [(2 ** 40, 2 ** 40), (2 ** 31, 2), (10 ** 12, 3)])
+def test_npy_header_of_absurd_size(tmp_path, shape):
+    """A .npy header that announces more data than the file (or the machine) holds."""
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    path = tmp_path / "h.npy"
+    path.write_bytes(buf.getvalue() + bytes(64))
+    for load_fn in (load_user_dataset, load_points_file):
+        check_outcome(load_fn, path, f"header shape {shape}")
