@@ -180,6 +180,8 @@ DEVICE_TYPES = ("cpu", "cuda", "mps")
 def check_device(name, *, here: bool = True) -> None:
     """`auto`, `cpu`, `cuda`, `cuda:N`, `mps`; with `here`, one this torch build and machine have
     (a CPU-only build has no `cuda`), else a one-line error naming what it has."""
+    if isinstance(name, torch.device):
+        name = str(name)
     if not isinstance(name, str):
         raise DifflabError(f"device must be a name such as 'auto', 'cpu' or 'cuda', got {name!r}")
     if name == "auto":

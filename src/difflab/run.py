@@ -11,7 +11,7 @@ import torch
 
 from .clipping import clipped_denoiser, data_box
 from .conditioning import check_guidance, labelled_denoiser, resolve_labels
-from .config import FIELDS, Config, check_setting_values, validate
+from .config import FIELDS, Config, check_device, check_setting_values, validate
 from .data import Normaliser
 from .errors import DifflabError, check_options
 from .files import load_json, load_tensors
@@ -54,6 +54,7 @@ class Run:
         if self.normaliser.shift.shape not in ((), self.shape) or self.normaliser.scale.shape not in ((), self.shape):
             raise DifflabError(f"{self.path / 'config.json'} is damaged: its normaliser does not match the data's "
                                f"shape {self.shape}")
+        check_device(device)                      # a device this machine lacks is a one-line error
         self.device = pick_device(device)
         self.process = build_process(info["process"])
         self.kind = info["dataset"].get("kind", "vector")
