@@ -51,7 +51,7 @@ class Run:
             raise DifflabError(f"{self.path / 'config.json'} is damaged: {e}") from None
         self.normaliser = Normaliser.from_dict(info["normaliser"], where=str(self.path / "config.json"))
         self.shape = tuple(info["dataset"]["shape"])
-        if self.normaliser.shift.shape not in ((), self.shape) or self.normaliser.scale.shape not in ((), self.shape):
+        if not all(broadcasts(a.shape, self.shape) for a in (self.normaliser.shift, self.normaliser.scale)):
             raise DifflabError(f"{self.path / 'config.json'} is damaged: its normaliser does not match the data's "
                                f"shape {self.shape}")
         check_device(device)                      # a device this machine lacks is a one-line error
@@ -242,6 +242,14 @@ def check_run_info(info, where: Path) -> None:
     if "train_seconds" in info and (isinstance(info["train_seconds"], bool)
                                     or not isinstance(info["train_seconds"], (int, float))):
         raise DifflabError(f"{where} is damaged: train_seconds must be a number, got {info['train_seconds']!r}")
+
+
+def broadcasts(shape: tuple, target: tuple) -> bool:
+    """Whether an array of `shape` broadcasts over one sample of shape `target` unchanged."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def check_finite_weights(weights: dict, where: Path) -> None:
