@@ -16,12 +16,14 @@ import numpy as np
 
 from .version import __version__
 from .arrays import load_points_file
-from .config import METHODS, Config, load_yaml, make_config, parse_value
+from .config import METHODS, SEED_LIMIT, Config, load_yaml, make_config, parse_value
 from .data import get_dataset, list_datasets
 from .data.registry import prefix_names
 from .denoise import MODES, add_noise, denoise
 from .errors import DifflabError, unknown_name
+from .files import atomic_write_text, save_npy, save_npz
 from .kind import kind_of
+from .outputs import check_new_file, check_new_files, check_room, check_writable_folder, staged_folder
 from .pictures import plot_training
 from .pipeline import build_dataset
 from .run import load
@@ -111,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="metrics JSON (default: RUN/metrics.json)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-pairs", type=int, default=10, help="independent truth pairs for the noise floor (>= 10)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing metrics file")
 
     p = sub.add_parser("likelihood", help="model NLL of data points by the probability-flow ODE, beside the truth")
     p.add_argument("run", help="run folder")
@@ -125,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("datasets", help="list the built-in datasets")
     p.add_argument("--plot", default=None, metavar="DIR", help="also draw each dataset's train/test split into DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace existing pictures in DIR")
 
     p = sub.add_parser("data", help="write a built-in dataset's train/test split to an .npz file")
     p.add_argument("name")
@@ -147,10 +151,14 @@ def _options(items, flag: str) -> dict:
     return out
 
 
-def _check_new_file(path: Path, overwrite: bool = False) -> None:
-    if path.exists() and not overwrite:
-        raise DifflabError(f"{path} already exists; choose another --out or pass --overwrite")
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _check_seed(seed) -> None:
+    if seed is not None and not 0 <= seed < SEED_LIMIT:
+        raise DifflabError(f"--seed must be an integer in [0, 2**63), got {seed}")
+
+
+def _plot_names(out: Path) -> list[Path]:
+    """Pictures that `sample --plot` may have written beside `out` before: <stem>_*.png / .gif."""
+    return sorted(p for ext in ("png", "gif") for p in out.parent.glob(f"{out.stem}_*.{ext}") if p.is_file())
 
 
 def cmd_train(a) -> None:
@@ -176,26 +184,36 @@ def cmd_sample(a) -> None:
     out = Path(a.out)
     if out.suffix != ".npy":
         raise DifflabError(f"--out must be a .npy file, got {out}")
+    if a.n < 1:
+        raise DifflabError(f"--n must be a positive integer, got {a.n}")
     run = load(a.run)
     hooks = run.hooks
-    for path in [out, *hooks.extra_outputs(out)]:
-        _check_new_file(path, a.overwrite)
+    check_new_file(out, a.overwrite)
+    check_new_files(hooks.extra_outputs(out), a.overwrite)
+    if a.plot and not a.overwrite and _plot_names(out):
+        raise DifflabError(f"{_plot_names(out)[0]} already exists (--plot writes {out.stem}_*.png beside --out); "
+                           f"choose another --out or pass --overwrite")
+    run.check_sample_memory(a.n)
+    check_room(out, a.n * int(np.prod(hooks.sample_shape(run))) * 4, "samples file")
     labels = _labels(a.labels, a.n, run.n_classes)
     options = _options(a.option, "--option")
     res = run.sample_with_info(a.n, sampler=a.sampler, steps=a.steps, seed=a.seed, labels=labels,
                                guidance=a.guidance, **options)
-    np.save(out, res.samples)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_npy(out, res.samples)
     print(f"wrote {out}: {res.samples.shape[0]} samples of shape {tuple(res.samples.shape[1:])}; "
           f"sampler {res.sampler}, {res.steps} steps, NFE {res.nfe} per sample, {res.seconds:.2f} s")
     for path in hooks.write_outputs(run, res.samples, out, labels):
         print(f"wrote {path}")
     if a.plot:
-        paths = hooks.plot_samples(run, res.samples, out.with_suffix(""))
-        few = labels if labels is None or isinstance(labels, int) else labels[:8]
-        n_rev = 8 if few is None or isinstance(few, int) else len(few)
-        paths += hooks.plot_reverse(run, Path(f"{out.with_suffix('')}_reverse"), n_rev, seed=a.seed, sampler=a.sampler,
-                                    steps=a.steps, labels=few, guidance=a.guidance, **options)
-        for p in paths:
+        with staged_folder(out.parent, a.overwrite) as stage:          # pictures appear whole or not at all
+            prefix = stage.folder / out.stem
+            paths = hooks.plot_samples(run, res.samples, prefix)
+            few = labels if labels is None or isinstance(labels, int) else labels[:8]
+            n_rev = 8 if few is None or isinstance(few, int) else len(few)
+            paths += hooks.plot_reverse(run, Path(f"{prefix}_reverse"), n_rev, seed=a.seed, sampler=a.sampler,
+                                        steps=a.steps, labels=few, guidance=a.guidance, **options)
+        for p in stage.moved:
             print(f"wrote {p}")
 
 
@@ -230,12 +248,13 @@ def cmd_denoise(a) -> None:
     run = load(a.run)
     hooks = run.hooks
     x = np.asarray(hooks.read_input(a.input, run, noisy=a.noisy), dtype=np.float32)[:a.n]
-    for path in [out, *hooks.extra_outputs(out)]:
-        _check_new_file(path, a.overwrite)
+    check_new_file(out, a.overwrite)
+    check_new_files(hooks.extra_outputs(out), a.overwrite)
     clean, noisy = (None, x) if a.noisy else (x, add_noise(x, a.sigma, a.seed))
     restored = denoise(run, noisy, a.sigma, mode=a.mode, sampler=a.sampler, steps=a.steps, seed=a.seed)
     restored = hooks.finish(run, restored)
-    np.save(out, restored)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_npy(out, restored)
     print(f"wrote {out}: {len(restored)} items restored from noise of std {a.sigma:g} ({a.mode})")
     if clean is not None:
         report = hooks.denoise_report(clean, noisy, restored)
@@ -252,11 +271,15 @@ def cmd_evaluate(a) -> None:
         raise DifflabError(f"--n-pairs must be at least 10, got {a.n_pairs}")
     run = load(a.run)
     samples = load_points_file(a.samples, "samples")
-    result = run.evaluate(samples, seed=a.seed, n_pairs=a.n_pairs)
+    run.check_samples(samples)
     out = Path(a.out) if a.out else run.path / "metrics.json"
+    if out.resolve() == Path(a.samples).resolve():
+        raise DifflabError(f"--out {out} is the --samples file; choose another --out")
+    check_new_file(out, a.overwrite)
+    result = run.evaluate(samples, seed=a.seed, n_pairs=a.n_pairs)
     out.parent.mkdir(parents=True, exist_ok=True)
     replaced = out.exists()
-    out.write_text(json.dumps(result, indent=1))
+    atomic_write_text(out, json.dumps(result, indent=1))
     print(run.hooks.format_result(result))
     print(f"{'replaced' if replaced else 'wrote'} {out}")
 
@@ -291,6 +314,14 @@ def cmd_datasets(a) -> None:
     print("\nYour own data: a .npy or .csv file of shape (N, d), or an .npz with 'train' and 'test' arrays.")
     if a.plot:
         out = Path(a.plot)
+        if out.exists() and not out.is_dir():
+            raise DifflabError(f"--plot {out} is a file; name a folder for the pictures")
+        check_writable_folder(out, "pictures")
+        if not a.overwrite:
+            for r in rows:
+                if (out / f"{r['name']}.png").exists():
+                    raise DifflabError(f"{out / (r['name'] + '.png')} already exists; choose another --plot folder "
+                                       f"or pass --overwrite to replace its pictures")
         out.mkdir(parents=True, exist_ok=True)
         for r in rows:
             try:
@@ -298,14 +329,17 @@ def cmd_datasets(a) -> None:
             except DifflabError as e:
                 print(f"skipped {r['name']}: {e}")
                 continue
-            print(f"wrote {kind_of(ds.kind).plot_split(ds, out / (r['name'] + '.png'))}")
+            with staged_folder(out, a.overwrite) as stage:
+                kind_of(ds.kind).plot_split(ds, stage.folder / f"{r['name']}.png")
+            for p in stage.moved:
+                print(f"wrote {p}")
 
 
 def cmd_data(a) -> None:
     out = Path(a.out)
     if out.suffix != ".npz":
         raise DifflabError(f"--out must be an .npz file, got {out}")
-    _check_new_file(out, a.overwrite)
+    check_new_file(out, a.overwrite)
     fields = {f.name for f in dataclasses.fields(Config)}
     sets = []
     for item in a.set:
@@ -316,7 +350,8 @@ def cmd_data(a) -> None:
         sets.append(item)
     cfg = make_config({}, sets, data=a.name, data_seed=a.seed)
     ds = build_dataset(cfg)
-    np.savez(out, train=ds.train, test=ds.test)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_npz(out, train=ds.train, test=ds.test)
     print(f"wrote {out}: train {ds.train.shape}, test {ds.test.shape}")
 
 
@@ -342,6 +377,7 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        _check_seed(getattr(a, "seed", None))
         COMMANDS[a.command](a)
     except DifflabError as e:
         print(f"difflab: error: {e}", file=sys.stderr)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 import yaml
 
 from .errors import DifflabError, unknown_name
@@ -172,8 +174,78 @@ NUMBERS = ("lr", "lr_min_ratio", "weight_decay", "ema_decay", "grad_clip")
 INTEGERS = ("steps", "batch_size", "lr_warmup", "seed", "data_seed", "threads", "checkpoint_every", "n_noise")
 
 
-def validate(cfg: Config) -> None:
-    """Catch bad settings early, naming the setting."""
+SEED_LIMIT = 2 ** 63                        # torch and NumPy take seeds in [0, 2**63)
+NETWORK_SIZES = {"width": 1, "depth": 0, "emb_dim": 1, "base_channels": 1, "n_res_blocks": 1, "kernel_size": 1,
+                 "norm_groups": 1, "head_channels": 1}       # integer network settings -> their least value
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
+def check_device(name, *, here: bool = True) -> None:
+    """`auto`, `cpu`, `cuda`, `cuda:N`, `mps`; with `here`, one this torch build and machine have
+    (a CPU-only build has no `cuda`), else a one-line error naming what it has."""
+    if isinstance(name, torch.device):
+        name = str(name)
+    if not isinstance(name, str):
+        raise DifflabError(f"device must be a name such as 'auto', 'cpu' or 'cuda', got {name!r}")
+    if name == "auto":
+        return
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError):
+        dev = None
+    if dev is None or dev.type not in DEVICE_TYPES:
+        raise unknown_name("device", name, ("auto", *DEVICE_TYPES, "cuda:N"))
+    if not here:
+        return
+    have = available_devices()
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+            raise DifflabError(f"device {name!r} is not available: this torch {torch.__version__} is {build} "
+                               f"and sees no GPU; this machine has: {', '.join(have)}")
+        if dev.index is not None and dev.index >= n:
+            raise DifflabError(f"device {name!r} is not available: torch sees {n} GPU(s); this machine has: "
+                               f"{', '.join(have)}")
+    if dev.type == "mps" and "mps" not in have:
+        raise DifflabError(f"device {name!r} is not available; this machine has: {', '.join(have)}")
+
+
+def available_devices() -> list[str]:
+    have = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        have += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        have.append("mps")
+    return have
+
+
+SETTING_INT_LIMIT = 2 ** 31                 # larger integers in a dict of settings are typos or damage
+TABLE_SIZES = {"n_steps": 10 ** 6, "n_levels": 10 ** 6}   # process settings that size float64 tables
+
+
+def check_setting_values(key: str, node) -> None:
+    """NaN, an infinity or an absurd integer anywhere inside a dict of settings (process, network,
+    sampler options), and process tables too large to build, each a DifflabError naming the key."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            check_setting_values(f"{key}.{k}", v)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            check_setting_values(f"{key}[{i}]", v)
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise DifflabError(f"{key} must be a finite number, got {node}")
+    elif isinstance(node, int) and not isinstance(node, bool):
+        limit = TABLE_SIZES.get(key.rsplit(".", 1)[-1], SETTING_INT_LIMIT) if key.startswith("process.") \
+            else SETTING_INT_LIMIT
+        if abs(node) > limit:
+            raise DifflabError(f"{key} must be at most {limit}, got {node}")
+
+
+def validate(cfg: Config, *, here: bool = True) -> None:
+    """Catch bad settings early, naming the setting. `here`: the config is about to run on this
+    machine, so its device must exist here (a loaded run folder samples on any device)."""
     for key in NUMBERS:
         v = getattr(cfg, key)
         if isinstance(v, str):
@@ -190,6 +262,24 @@ def validate(cfg: Config) -> None:
     for key in ("data_options", "process", "network", "sampler_options"):
         if not isinstance(getattr(cfg, key), dict):
             raise DifflabError(f"{key} must be a mapping of settings, got {getattr(cfg, key)!r}")
+        check_setting_values(key, getattr(cfg, key))
+    for key in ("data", "method", "objective", "sampler"):
+        if not isinstance(getattr(cfg, key), str):
+            raise DifflabError(f"{key} must be a name, got {getattr(cfg, key)!r}")
+    for key in ("seed", "data_seed"):
+        if not 0 <= getattr(cfg, key) < SEED_LIMIT:
+            raise DifflabError(f"{key} must be an integer in [0, 2**63), got {getattr(cfg, key)}")
+    for key in ("n_train", "n_test"):
+        v = getattr(cfg, key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise DifflabError(f"{key} must be a positive integer (or null for the dataset's default), got {v!r}")
+    for key, least in NETWORK_SIZES.items():
+        v = cfg.network.get(key)
+        if key in cfg.network and (isinstance(v, bool) or not isinstance(v, int) or v < least):
+            raise DifflabError(f"network.{key} must be an integer >= {least}, got {v!r}")
+    if not isinstance(cfg.network.get("name", "mlp"), str):
+        raise DifflabError(f"network.name must be a name, got {cfg.network.get('name')!r}")
+    check_device(cfg.device, here=here)
     for key in ("steps", "batch_size"):
         v = getattr(cfg, key)
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:

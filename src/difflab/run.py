@@ -1,6 +1,7 @@
 """A trained run folder: load it safely, sample from it, evaluate samples against its data."""
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ import torch
 
 from .clipping import clipped_denoiser, data_box
 from .conditioning import check_guidance, labelled_denoiser, resolve_labels
-from .config import Config
+from .config import FIELDS, Config, check_device, check_setting_values, validate
 from .data import Normaliser
 from .errors import DifflabError
 from .files import load_json, load_tensors
@@ -42,20 +43,32 @@ class Run:
         if not (self.path / "model.safetensors").is_file():
             raise DifflabError(f"{self.path} has no model.safetensors: training did not finish "
                                "(resume it with `difflab train ... --resume`)")
+        check_run_info(info, self.path / "config.json")
         self.info = info
         self.config = Config(**info["config"])
-        self.normaliser = Normaliser.from_dict(info["normaliser"])
+        try:
+            validate(self.config, here=False)
+        except DifflabError as e:
+            raise DifflabError(f"{self.path / 'config.json'} is damaged: {e}") from None
+        self.normaliser = Normaliser.from_dict(info["normaliser"], where=str(self.path / "config.json"))
         self.shape = tuple(info["dataset"]["shape"])
+        if not all(broadcasts(a.shape, self.shape) for a in (self.normaliser.shift, self.normaliser.scale)):
+            raise DifflabError(f"{self.path / 'config.json'} is damaged: its normaliser does not match the data's "
+                               f"shape {self.shape}")
+        check_device(device)                      # a device this machine lacks is a one-line error
         self.device = pick_device(device)
         self.process = build_process(info["process"])
         self.kind = info["dataset"].get("kind", "vector")
         self.hooks = kind_of(self.kind)          # what differs with the kind of data (difflab/kind.py)
         self.n_classes = info["dataset"].get("n_classes") if self.config.class_conditional else None
         self.net = build_network(self.config, self.shape, self.process, n_classes=self.n_classes).to(self.device)
+        weights = load_tensors(self.path / "model.safetensors")
+        check_finite_weights(weights, self.path / "model.safetensors")
         try:
-            self.net.load_state_dict(load_tensors(self.path / "model.safetensors"))
+            self.net.load_state_dict(weights)
         except RuntimeError as e:
-            raise DifflabError(f"{self.path / 'model.safetensors'} does not match the run's network ({e})") from None
+            raise DifflabError(f"{self.path / 'model.safetensors'} does not match the run's network "
+                               f"({str(e).splitlines()[0]})") from None
         self.net.eval()
         self._dataset = None
 
@@ -96,6 +109,16 @@ class Run:
         makes x_t pure noise (`ode_start_ratio`)."""
         return sampler_times(self.process, sampler, steps, dim=int(np.prod(self.shape)))
 
+    def check_sample_memory(self, n: int) -> None:
+        """Refuse, before any work, a number of samples whose arrays cannot fit in memory: sampling
+        holds about MEMORY_COPIES float32 copies of the batch (x_t, x0_hat, noise, the float64
+        result) on the device."""
+        need = n * int(np.prod(self.shape)) * 4 * MEMORY_COPIES
+        have = device_memory(self.device)
+        if need > have:
+            raise DifflabError(f"{n} samples of shape {self.shape} need about {need / 1e9:.3g} GB of memory to draw; "
+                               f"this {self.device.type} has {have / 1e9:.3g} GB; ask for fewer (--n)")
+
     @torch.no_grad()
     def sample_with_info(self, n: int, *, sampler: str | None = None, steps: int | None = None, seed: int | None = 0,
                          generator: torch.Generator | None = None, callback=None, labels=None, guidance=None,
@@ -110,6 +133,7 @@ class Run:
         """
         if not isinstance(n, int) or n < 1:
             raise DifflabError(f"the number of samples must be a positive integer, got {n!r}")
+        self.check_sample_memory(n)
         y = resolve_labels(labels, n, self.n_classes, self.device)
         w = check_guidance(guidance, y)
         name = sampler or self.config.sampler
@@ -157,10 +181,84 @@ class Run:
         """Compare samples with the truth (or the test set) beside the metric's noise floor
         (`floors`: precomputed by the kind's floor function, to share one floor between runs)."""
         samples = np.asarray(samples)
-        shape = self.hooks.sample_shape(self)      # what `sample` returns (boards: decoded)
-        if samples.shape[1:] != shape:
-            raise DifflabError(f"samples have shape {samples.shape}; this run's samples have shape (N, {', '.join(map(str, shape))})")
+        self.check_samples(samples)
         return self.hooks.evaluate(samples, self.dataset, np.random.default_rng(seed), n_pairs=n_pairs, floors=floors)
+
+
+    def check_samples(self, samples: np.ndarray) -> None:
+        """Samples of the shape this run's `sample` returns (boards: decoded), else a DifflabError."""
+        shape = self.hooks.sample_shape(self)
+        if np.ndim(samples) < 1 or np.shape(samples)[1:] != shape:
+            raise DifflabError(f"samples have shape {np.shape(samples)}; this run's samples have shape "
+                               f"(N, {', '.join(map(str, shape))})")
+
+
+MEMORY_COPIES = 8        # float32 copies of a batch held while sampling (a generous bound)
+RUN_INFO = {"config": dict, "normaliser": dict, "dataset": dict, "process": dict}   # config.json's parts
+
+
+def device_memory(device: torch.device) -> int:
+    """Bytes of memory on `device`: the GPU's, or the machine's physical memory."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 2 ** 63
+
+
+def check_run_info(info, where: Path) -> None:
+    """The parts of a run's config.json that loading reads, with their types; a damaged file
+    (`{}`, a list, an unknown config field, no normaliser) is a one-line DifflabError."""
+    if not isinstance(info, dict):
+        raise DifflabError(f"{where} is damaged: it holds a {type(info).__name__}, not a run's settings")
+    for key, kind in RUN_INFO.items():
+        if key not in info:
+            raise DifflabError(f"{where} is damaged: it has no {key!r} entry")
+        if not isinstance(info[key], kind):
+            raise DifflabError(f"{where} is damaged: {key!r} must be a mapping, got {type(info[key]).__name__}")
+    unknown = sorted(set(info["config"]) - FIELDS)
+    if unknown:
+        raise DifflabError(f"{where} is damaged or from another version: unknown config field {unknown[0]!r}")
+    process = info["process"]
+    if not isinstance(process.get("name"), str):
+        raise DifflabError(f"{where} is damaged: process.name must be a name, got {process.get('name')!r}")
+    for key, v in process.items():
+        if isinstance(v, (list, dict, bool)):            # no process setting is a switch or a collection
+            raise DifflabError(f"{where} is damaged: process.{key} must be a number or a name, got {v!r}")
+    try:
+        check_setting_values("process", process)
+    except DifflabError as e:
+        raise DifflabError(f"{where} is damaged: {e}") from None
+    ds = info["dataset"]
+    shape = ds.get("shape")
+    if not isinstance(shape, list) or not shape or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                                                         for v in shape):
+        raise DifflabError(f"{where} is damaged: dataset.shape must be a list of positive integers, got {shape!r}")
+    if not isinstance(ds.get("kind", "vector"), str):
+        raise DifflabError(f"{where} is damaged: dataset.kind must be a name, got {ds.get('kind')!r}")
+    n_classes = ds.get("n_classes")
+    if n_classes is not None and (isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1):
+        raise DifflabError(f"{where} is damaged: dataset.n_classes must be a positive integer, got {n_classes!r}")
+    if "train_seconds" in info and (isinstance(info["train_seconds"], bool)
+                                    or not isinstance(info["train_seconds"], (int, float))):
+        raise DifflabError(f"{where} is damaged: train_seconds must be a number, got {info['train_seconds']!r}")
+
+
+def broadcasts(shape: tuple, target: tuple) -> bool:
+    """Whether an array of `shape` broadcasts over one sample of shape `target` unchanged."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
+
+
+def check_finite_weights(weights: dict, where: Path) -> None:
+    """Refuse weights holding NaN or infinities (a run whose training diverged)."""
+    bad = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise DifflabError(f"{where} holds NaN or infinite weights in {len(bad)} tensor(s) (first: {bad[0]}); "
+                           f"the training diverged: train again with a smaller lr")
 
 
 def load(path, device: str = "auto") -> Run:

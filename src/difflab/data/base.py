@@ -17,7 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import DifflabError
 from ..viz.vector import plot_points
+
+FLOAT32_SAFE = 1e18      # |raw value| above which squared distances (metrics, losses) overflow float32
 
 
 @dataclass(frozen=True)
@@ -27,12 +30,36 @@ class Normaliser:
     shift: np.ndarray
     scale: np.ndarray
 
+    def __post_init__(self):
+        problem = self.problem()
+        if problem:
+            raise DifflabError(f"the data cannot be normalised: {problem}; rescale the data")
+
+    def problem(self) -> str | None:
+        """What is wrong with the shift and scale, or None: they must be finite numbers with
+        scales > 0, below FLOAT32_SAFE (data near the float32 limits, |x| around 1e30, would
+        otherwise give an infinite scale and infinite samples)."""
+        shift, scale = np.asarray(self.shift), np.asarray(self.scale)
+        if not (np.issubdtype(shift.dtype, np.number) and np.issubdtype(scale.dtype, np.number)):
+            return "the shift and scale must be numbers"
+        if shift.size == 0 or scale.size == 0:
+            return "the shift and scale are empty"
+        if not np.isfinite(shift).all() or not np.isfinite(scale).all() or not (scale > 0).all():
+            return (f"the shift and scale must be finite, with scales > 0 (got shifts from {np.min(shift):.3g} to "
+                    f"{np.max(shift):.3g}, scales from {np.min(scale):.3g} to {np.max(scale):.3g})")
+        if (np.abs(shift) > FLOAT32_SAFE).any() or (scale > FLOAT32_SAFE).any():
+            return (f"values reach {max(np.abs(shift).max(), scale.max()):.3g}, beyond {FLOAT32_SAFE:.0e}, where "
+                    f"squared distances overflow float32")
+        return None
+
     @classmethod
     def standardise(cls, train: np.ndarray, eps: float = 1e-8) -> "Normaliser":
-        """Per-feature mean 0 and standard deviation 1 on the training split."""
-        shift = train.mean(axis=0)
-        scale = train.std(axis=0) + eps
-        return cls(shift.astype(np.float64), scale.astype(np.float64))
+        """Per-feature mean 0 and standard deviation 1 on the training split; data near the
+        float32 limits, whose scale overflows, is a DifflabError (see `problem`)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            shift = train.mean(axis=0)
+            scale = train.std(axis=0) + eps
+        return cls(np.asarray(shift).astype(np.float64), np.asarray(scale).astype(np.float64))
 
     @classmethod
     def identity(cls, shape) -> "Normaliser":
@@ -52,8 +79,21 @@ class Normaliser:
         return {"shift": np.asarray(self.shift).tolist(), "scale": np.asarray(self.scale).tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Normaliser":
-        return cls(np.asarray(d["shift"], dtype=np.float64), np.asarray(d["scale"], dtype=np.float64))
+    def from_dict(cls, d: dict, where: str = "normaliser") -> "Normaliser":
+        """The normaliser saved by `to_dict` (a run's config.json), checked: numbers, finite, scale > 0."""
+        if not isinstance(d, dict) or set(d) != {"shift", "scale"}:
+            raise DifflabError(f"{where} is damaged: the normaliser must hold 'shift' and 'scale', got {str(d)[:80]}")
+        try:
+            shift, scale = np.asarray(d["shift"], dtype=np.float64), np.asarray(d["scale"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DifflabError(f"{where} is damaged: the normaliser's shift and scale must be numbers") from None
+        normaliser = cls.__new__(cls)
+        object.__setattr__(normaliser, "shift", shift)
+        object.__setattr__(normaliser, "scale", scale)
+        problem = normaliser.problem()
+        if problem:
+            raise DifflabError(f"{where} is damaged: its normaliser is wrong: {problem}")
+        return normaliser
 
 
 class Dataset:

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from ..config import Config
 from ..errors import DifflabError
 from ..files import atomic_write_text, save_tensors
+from ..outputs import check_replaceable_run_dir, run_inputs
 from ..utils import pick_device
 from . import distributed, runtime
 from .batches import next_batch
@@ -40,8 +41,9 @@ from .validate import validate_training
 __all__ = ["train", "learning_rate", "prepare_run_dir", "fresh_batch", "training_threads", "TORCH_THREADS"]
 
 
-def prepare_run_dir(out: Path, resume: bool, overwrite: bool) -> None:
-    """An existing folder is never overwritten silently: resume it, or say --overwrite."""
+def prepare_run_dir(out: Path, resume: bool, overwrite: bool, inputs=()) -> None:
+    """An existing folder is never overwritten silently: resume it, or say --overwrite, which
+    replaces only a difflab run folder holding none of the run's `inputs` (outputs.py)."""
     if resume:
         if not (out / "config.json").is_file():
             raise DifflabError(f"cannot resume: {out} is not a difflab run folder (no config.json)")
@@ -50,6 +52,7 @@ def prepare_run_dir(out: Path, resume: bool, overwrite: bool) -> None:
         if not overwrite:
             raise DifflabError(f"output folder {out} already exists and is not empty; "
                                "choose another --out, pass --resume to continue it, or --overwrite to replace it")
+        check_replaceable_run_dir(out, inputs)
         with RunLock(out):                         # never delete a folder another trainer is writing
             shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,13 +84,14 @@ def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool 
     validate_training(cfg)
     distributed.start(ranks, distributed.rank_device(pick_device(cfg.device), ranks))
     try:
+        # Set up (the data is read and checked here, before --out is created or replaced)
+        torch.set_num_threads(training_threads(cfg))
+        parts = build_parts(cfg, ranks)
         if ranks.writes:
-            prepare_run_dir(out, resume, overwrite)
+            prepare_run_dir(out, resume, overwrite, run_inputs(cfg))
         distributed.barrier(ranks)
         with RunLock(out) if ranks.writes else nullcontext():     # one trainer per folder
-            # Set up, then start at step 0 or at the checkpoint; config.json says what is being trained
-            torch.set_num_threads(training_threads(cfg))
-            parts = build_parts(cfg, ranks)
+            # Start at step 0 or at the checkpoint; config.json says what is being trained
             s = starting_state(out, parts, resume)
             if ranks.writes:
                 atomic_write_text(out / "config.json",

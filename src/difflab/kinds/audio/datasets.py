@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 import wave
 from pathlib import Path
 
@@ -116,8 +117,9 @@ def read_wav(path, rate: int | None = None, *, resample: bool = False) -> tuple[
             if w.getcomptype() != "NONE":
                 raise DifflabError(f"{path}: compressed WAV ({w.getcompname()}); difflab reads 16-bit PCM only")
             data = w.readframes(n)
-    except wave.Error as e:
-        raise DifflabError(f"{path}: not a readable PCM WAV file ({e}); difflab reads mono 16-bit PCM WAV") from None
+    except (wave.Error, RuntimeError, ValueError, struct.error, OverflowError) as e:   # a damaged header or chunk
+        raise DifflabError(f"{path}: not a readable PCM WAV file ({e or type(e).__name__}); difflab reads mono "
+                           f"16-bit PCM WAV") from None
     except EOFError:
         raise DifflabError(f"{path}: truncated WAV file (it ends inside its header)") from None
     except FileNotFoundError:

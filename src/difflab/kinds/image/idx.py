@@ -9,6 +9,7 @@ names the file and the problem. Compression is detected from the content, not th
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def parse_idx(buf: bytes, where: str = "IDX data") -> np.ndarray:
                            f"announces {ndim} sizes, needing {header})")
     dims = tuple(int.from_bytes(buf[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     dtype = IDX_TYPES[type_code]
-    need = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    need = math.prod(dims) * dtype.itemsize          # Python integers: sizes near 2**32 must not wrap
     have = len(buf) - header
     if have < need:
         raise DifflabError(f"{where}: truncated: sizes {dims} need {need} bytes of data, found {have}")

@@ -6,13 +6,13 @@ keeps the user's own split. Nothing is unpickled (`allow_pickle=False` throughou
 """
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ...arrays import READ_ERRORS
 from ...errors import DifflabError
-from ...data.base import Dataset, Normaliser
+from ...data.base import FLOAT32_SAFE, Dataset, Normaliser
 from ...data.registry import register_files
 
 MIN_ROWS = 10          # rows needed in total
@@ -130,9 +130,13 @@ def _load_npy(path: Path) -> np.ndarray:
         if "allow_pickle" in str(e):
             raise DifflabError(f"{path}: holds Python objects (an object array); save a numeric array, "
                                f"e.g. np.save(path, x.astype(np.float32))") from None
-        raise DifflabError(f"could not read {path} as a .npy file: {e}") from None
-    except (OSError, EOFError) as e:
-        raise DifflabError(f"could not read {path} as a .npy file: {e}") from None
+        raise DifflabError(f"could not read {path} as a .npy file: {_first_line(e)}") from None
+    except READ_ERRORS as e:
+        raise DifflabError(f"could not read {path} as a .npy file: {_first_line(e)}") from None
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -154,8 +158,8 @@ def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
                     raise
     except DifflabError:
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-        raise DifflabError(f"could not read {path} as an .npz file: {e}") from None
+    except READ_ERRORS as e:
+        raise DifflabError(f"could not read {path} as an .npz file: {_first_line(e)}") from None
     train = _check_array(arrays["train"], path, "'train' array")
     test = _check_array(arrays["test"], path, "'test' array")
     if train.shape[1] != test.shape[1]:
@@ -231,9 +235,8 @@ def _check_array(x: np.ndarray, path: Path, what: str = "data") -> np.ndarray:
         row = int(np.flatnonzero(~np.isfinite(x64).all(axis=1))[0])
         raise DifflabError(f"{path}: {what} has {n_nan} NaN and {n_inf} infinite value(s) "
                            f"(first in data row {row + 1}); remove or impute them")
-    with np.errstate(over="ignore"):
-        x32 = x64.astype(np.float32)
-    if not np.isfinite(x32).all():
-        big = float(np.abs(x64).max())
-        raise DifflabError(f"{path}: {what} has values too large for float32 (max |x| = {big:.3g})")
-    return x32
+    big = float(np.abs(x64).max())
+    if big > FLOAT32_SAFE:
+        raise DifflabError(f"{path}: {what} has values too large for float32 training (max |x| = {big:.3g}; "
+                           f"squared distances overflow above {FLOAT32_SAFE:.0e}); rescale the data")
+    return x64.astype(np.float32)
