@@ -137,8 +137,8 @@ def run_steps(out: Path, parts: Parts, s: TrainState, progress: bool) -> str | N
             over = cfg.max_minutes is not None and time.perf_counter() - call_start > 60 * cfg.max_minutes
             if agree(over, ranks, device):
                 return "max_minutes"                  # the wall-clock budget: end here, save as usual
-            loss, grad_norm = one_step(out, parts, s)
-            log.step(s.step, loss, learning_rate(cfg, s.step - 1), grad_norm)
+            loss, lr, grad_norm = one_step(out, parts, s)
+            log.step(s.step, loss, lr, grad_norm)
             if s.pos >= len(parts.x_train):
                 end_of_epoch(parts, s)
                 log.epoch(s.history)
@@ -157,10 +157,10 @@ def save(out: Path, parts: Parts, s: TrainState) -> None:
         save_state(out, parts, s)
 
 
-def one_step(out: Path, parts: Parts, s: TrainState) -> tuple[float, float]:
-    """One optimiser step on the next minibatch; returns its loss and gradient norm. A step whose
-    loss or gradients have gone bad is dropped: the run is saved as it was before that step, and
-    training stops with a DifflabError."""
+def one_step(out: Path, parts: Parts, s: TrainState) -> tuple[float, float, float]:
+    """One optimiser step on the next minibatch; returns its loss, learning rate and gradient norm.
+    A step whose loss or gradients have gone bad is dropped: the run is saved as it was before that
+    step, and training stops with a DifflabError."""
     cfg, n, B = parts.cfg, len(parts.x_train), parts.cfg.batch_size
     before = (s.perm, s.pos, generator_states(parts))
 
@@ -200,15 +200,16 @@ def one_step(out: Path, parts: Parts, s: TrainState) -> tuple[float, float]:
                            f"step {s.step} in {out}; train again with a smaller lr (now {cfg.lr:g}) or grad_clip")
 
     # Adam at this step's learning rate, then the moving average
+    lr = learning_rate(cfg, s.step)
     for group in parts.opt.param_groups:
-        group["lr"] = learning_rate(cfg, s.step)
+        group["lr"] = lr
     parts.opt.step()
     parts.ema.update(parts.net)
     s.step += 1
     s.epoch_losses.append(loss_value)
     s.recent.append(loss_value)
     s.lowest_level = lowest_level(s.recent, s.lowest_level)
-    return loss_value, grad_norm
+    return loss_value, lr, grad_norm
 
 
 def gradient_norm(net: torch.nn.Module, grad_clip: float) -> float:
