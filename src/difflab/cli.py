@@ -7,6 +7,7 @@ training steps in train and run, sampler steps in sample and denoise, ODE steps 
 from __future__ import annotations
 
 import argparse
+import os
 import dataclasses
 import json
 import sys
@@ -29,6 +30,7 @@ from .pipeline import build_dataset
 from .run import load
 from .samplers import SAMPLERS
 from .samplers.likelihood import load_points, run_likelihood
+from .streaming import sample_to_npy
 from .study import run_study
 from .training import train
 from .training.distributed import ranks_from_env
@@ -50,6 +52,14 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
+DEVICE_HELP = "auto (CUDA when present), cpu, cuda, cuda:N or mps"
+
+
+def _add_runtime_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help=DEVICE_HELP + " (default auto)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="difflab", description="Train, sample and measure diffusion models.",
                                      epilog=EPILOG)
@@ -68,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder to write")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--data-dir", default=None, help="folder holding an image dataset's files (data_options.data_dir)")
+    p.add_argument("--device", default=None, help=DEVICE_HELP + " (the config field device)")
     p.add_argument("--log", default=None, metavar="LOGGER", help="tensorboard: also write RUN/tensorboard while "
                    "training (losses, learning rate, gradient norm, pictures of samples; the config field log)")
     _add_train_options(p)
@@ -80,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the run's own for its own "
                    "sampler, e.g. 20 for DSM's dpm-solver; otherwise every level, 50 for euler, heun, dpm-solver)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    p.add_argument("--out", required=True, help="output .npy file (N, d) in the data's units; for images "
+    p.add_argument("--out", default=None, help="output .npy file (default RUN/samples.npy), (N, d) in the data's units; for images "
                    "(N, C, H, W) in [0, 1] with a PNG grid beside it")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="sampler option, e.g. --option eta=0.5 (ddim) or --option variance=large (ddpm)")
@@ -91,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", action="store_true", help="also write PNG pictures beside the .npy "
                    "(samples beside the test set, the reverse process)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.add_argument("--batch-size", type=int, default=None, help="draw this many samples at a time into a "
+                   "memory-mapped .npy (bounded memory for large --n)")
+    _add_runtime_options(p)
 
     p = sub.add_parser("denoise", help="restore noisy data (images, audio, embeddings, boards) with a trained run")
     p.add_argument("run", help="run folder")
@@ -106,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help="sampler steps for --mode reverse")
     p.add_argument("--n", type=int, default=None, help="restore the first N items only")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _add_runtime_options(p)
 
     p = sub.add_parser("evaluate", help="measure samples against the truth, beside the noise floor")
     p.add_argument("run", help="run folder")
@@ -114,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-pairs", type=int, default=10, help="independent truth pairs for the noise floor (>= 10)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing metrics file")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
     p = sub.add_parser("likelihood", help="model NLL of data points by the probability-flow ODE, beside the truth")
     p.add_argument("run", help="run folder")
@@ -125,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=64, help="RK4 steps in log noise ratio (default 64)")
     p.add_argument("--seed", type=int, default=0, help="seed of the Hutchinson probes (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    _add_runtime_options(p)
 
     p = sub.add_parser("datasets", help="list the built-in datasets")
     p.add_argument("--plot", default=None, metavar="DIR", help="also draw each dataset's train/test split into DIR")
@@ -164,12 +181,12 @@ def _plot_names(out: Path) -> list[Path]:
 def cmd_train(a) -> None:
     def settings():
         return make_config(load_yaml(a.config) if a.config else {}, a.set, data=a.data, method=a.method,
-                           steps=a.steps, seed=a.seed, **{"data_options.data_dir": a.data_dir, "log": a.log})
+                           steps=a.steps, seed=a.seed, **{"data_options.data_dir": a.data_dir, "log": a.log, "device": a.device})
 
     if a.resume:
         # `train DATA --out RUN --resume` continues with the saved settings; the original command
         # with --resume added repeats them, and they must match (all but --steps)
-        repeated = a.method or a.config or a.set or a.seed is not None or a.data_dir or a.log
+        repeated = a.method or a.config or a.set or a.seed is not None or a.data_dir or a.log or a.device
         if not repeated:
             check_data(a.out, a.data)
         path = train(settings() if repeated else None, a.out, resume=True, progress=not a.no_progress, steps=a.steps)
@@ -181,26 +198,34 @@ def cmd_train(a) -> None:
 
 
 def cmd_sample(a) -> None:
-    out = Path(a.out)
+    out = Path(a.out) if a.out else Path(a.run) / "samples.npy"
     if out.suffix != ".npy":
         raise DifflabError(f"--out must be a .npy file, got {out}")
     if a.n < 1:
         raise DifflabError(f"--n must be a positive integer, got {a.n}")
-    run = load(a.run)
+    if a.batch_size is not None and a.batch_size < 1:
+        raise DifflabError(f"--batch-size must be a positive integer, got {a.batch_size}")
+    run = load(a.run, device=a.device)
     hooks = run.hooks
     check_new_file(out, a.overwrite)
     check_new_files(hooks.extra_outputs(out), a.overwrite)
     if a.plot and not a.overwrite and _plot_names(out):
         raise DifflabError(f"{_plot_names(out)[0]} already exists (--plot writes {out.stem}_*.png beside --out); "
                            f"choose another --out or pass --overwrite")
-    run.check_sample_memory(a.n)
+    batch = min(a.n, a.batch_size or a.n)
+    run.check_sample_memory(batch)
     check_room(out, a.n * int(np.prod(hooks.sample_shape(run))) * 4, "samples file")
     labels = _labels(a.labels, a.n, run.n_classes)
     options = _options(a.option, "--option")
-    res = run.sample_with_info(a.n, sampler=a.sampler, steps=a.steps, seed=a.seed, labels=labels,
-                               guidance=a.guidance, **options)
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_npy(out, res.samples)
+    if batch < a.n:                                   # bounded memory: batches into a memory-mapped .npy
+        res = sample_to_npy(run, a.n, out, batch_size=batch, seed=a.seed, progress=not a.no_progress,
+                            sampler=a.sampler, steps=a.steps, labels=labels, guidance=a.guidance, **options)
+        res.samples = np.load(out, mmap_mode="r")
+    else:
+        res = run.sample_with_info(a.n, sampler=a.sampler, steps=a.steps, seed=a.seed, labels=labels,
+                                   guidance=a.guidance, **options)
+        save_npy(out, res.samples)
     print(f"wrote {out}: {res.samples.shape[0]} samples of shape {tuple(res.samples.shape[1:])}; "
           f"sampler {res.sampler}, {res.steps} steps, NFE {res.nfe} per sample, {res.seconds:.2f} s")
     for path in hooks.write_outputs(run, res.samples, out, labels):
@@ -245,7 +270,7 @@ def cmd_denoise(a) -> None:
         raise DifflabError(f"--sigma must be positive, got {a.sigma}")
     if a.n is not None and a.n < 1:
         raise DifflabError(f"--n must be a positive integer, got {a.n}")
-    run = load(a.run)
+    run = load(a.run, device=a.device)
     hooks = run.hooks
     x = np.asarray(hooks.read_input(a.input, run, noisy=a.noisy), dtype=np.float32)[:a.n]
     check_new_file(out, a.overwrite)
@@ -285,7 +310,7 @@ def cmd_evaluate(a) -> None:
 
 
 def cmd_likelihood(a) -> None:
-    run = load(a.run)
+    run = load(a.run, device=a.device)
     x, what = load_points(run, a.data, a.n)
     r = run_likelihood(run, x, steps=a.steps, divergence=a.divergence, n_probes=a.probes, seed=a.seed)
     r["data"] = what
@@ -376,6 +401,8 @@ def main(argv=None) -> int:
     if a.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if getattr(a, "no_progress", False):
+        os.environ["TQDM_DISABLE"] = "1"              # every progress bar of this command (tqdm reads it)
     try:
         _check_seed(getattr(a, "seed", None))
         COMMANDS[a.command](a)

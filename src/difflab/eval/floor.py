@@ -16,11 +16,13 @@ same median (`noise_floor(..., n_draws=...)`):
     cell = judge_median(samples, METRICS["energy"], draw, floor, rng, n_draws=5)        # per model
     cell["value"], cell["within_floor"]                                                  # median of 5, verdict
 """
+
 from __future__ import annotations
 
 from typing import Callable
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..errors import DifflabError
 
@@ -54,7 +56,7 @@ def noise_floor(metric: Callable, draw_x: Callable, draw_y: Callable, rng: np.ra
     if n_pairs < 1:
         raise DifflabError(f"n_pairs must be at least 1, got {n_pairs}")
     values = []
-    for _ in range(n_pairs):
+    for _ in tqdm(range(n_pairs), desc="noise floor", unit="pair", leave=False, disable=None):
         x = draw_x(rng)
         values.append(median_over_draws(lambda y: metric(x, y, rng), draw_y, rng, n_draws))
     return summarise(values)

@@ -46,6 +46,7 @@ import time
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ..arrays import load_points_file
 from ..errors import DifflabError, unknown_name
@@ -178,7 +179,7 @@ def run_likelihood(run, x_raw: np.ndarray, *, steps: int = DEFAULT_STEPS, diverg
     x_n = run.normaliser.normalise(x_raw).astype(np.float32)
     start = time.perf_counter()
     lps, ses = [], []
-    for i in range(0, len(x_n), batch_size):
+    for i in tqdm(range(0, len(x_n), batch_size), desc="likelihood", unit="batch", leave=False, disable=None):
         x0 = torch.from_numpy(x_n[i:i + batch_size]).to(run.device)
         out = log_likelihood(run.denoise_fn, run.process, x0, steps=steps, divergence=divergence,
                              n_probes=n_probes, generator=gen)
