@@ -1,0 +1,191 @@
+"""Issue 16's targets for masked (absorbing-state) diffusion on board games, standalone: a small
+cell transformer trained on the MDLM ELBO with its own short loop, sampled by unmasking, measured.
+
+Boards (cells -1, 0, 1) become classes 0, 1, 2 (the value mod 3: empty, first player, second
+player; class 3 is the mask). Per game: training (AdamW, cosine learning-rate decay, EMA; steps
+fixed by the recipe, stopped early if the wall-clock budget runs out, one thread); then
+
+- samples: `n_samples` boards unmasked in `steps` = cells steps (one cell per step), in random and
+  in confidence order, nothing filtered: legal share (target: tic-tac-toe >= 99.5%, Connect Four
+  >= 95%), the broken rules, the share of new boards among the legal ones beside the truth's at
+  the same size, and the move-count TV beside its floor (`difflab.games.metrics.evaluate_boards`);
+- the NLL bound (`masked_nll_bound`, the MDLM ELBO summed over the number of masked cells, averaged
+  over `nll_repeats` random maskings; nats per board and bits per cell) on the training set, the
+  test set and, for tic-tac-toe, all 5,478 positions. The exact entropies beside them: tic-tac-toe's
+  truth is uniform over the 5,478 reachable positions (H = ln 5478 = 8.6086 nats) and its training
+  distribution uniform over the 4,382 positions of the seeded training split (ln 4382 = 8.3853);
+  the bound on all 5,478 is the model's cross-entropy to the truth, >= ln 5478.
+
+One recipe for both games (`RECIPE`); only the data differ.
+
+    python benchmarks/bench_masked_games.py                       # both games, about 25 minutes on 1 thread
+    python benchmarks/bench_masked_games.py --games tictactoe --quick   # a minute: tiny run, small counts
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine  # noqa: E402
+
+from difflab.data import get_dataset  # noqa: E402
+from difflab.games.boards import CHANNEL_VALUES, decode  # noqa: E402
+from difflab.games.metrics import board_floors, evaluate_boards, format_board_metrics  # noqa: E402
+from difflab.games.spec import get_game  # noqa: E402
+from difflab.nets.transformer import Transformer  # noqa: E402
+from difflab.objectives.masked import masked_elbo_loss, masked_nll_bound  # noqa: E402
+from difflab.processes.masked import MaskedProcess  # noqa: E402
+from difflab.samplers.masked import sample_masked  # noqa: E402
+
+K = 3                                       # classes per cell: empty, first player, second player
+TARGETS = {"tictactoe": 0.995, "connect4": 0.95}   # legal share, issue 16
+RECIPE = dict(
+    width=64, depth=4, heads=4, mlp_ratio=4,   # the transformer (about 0.2 M parameters)
+    time="none",                               # no time input: absorbing state needs none
+    schedule="linear",                         # alpha(t) = 1 - t
+    batch=128,                                 # boards per step
+    lr=2e-3, warmup=200,                       # AdamW peak learning rate, linear warm-up steps
+    weight_decay=0.0,
+    ema=0.999,                                 # EMA decay of the weights that are sampled and measured
+    grad_clip=1.0,                             # the 1/t weight of the ELBO makes rare large gradients
+)
+STEPS = {"tictactoe": 8000, "connect4": 2000}   # training steps (each game fits 10 minutes on 1 thread)
+BUDGET_S = 600                                   # issue 16: at most 10 minutes of training
+FULL = dict(n_samples=5000, n_pairs=100, nll_repeats=8)
+QUICK = dict(n_samples=500, n_pairs=10, nll_repeats=2)
+
+
+def classes_of(boards) -> torch.Tensor:
+    """Boards (N, cells) with values -1, 0, 1 (encoded or not) -> int64 classes 0, 1, 2."""
+    return torch.from_numpy(decode(boards).astype(np.int64) % 3)
+
+
+def boards_of(classes: torch.Tensor) -> np.ndarray:
+    """Classes 0, 1, 2 -> int8 boards with values 0, 1, -1."""
+    return CHANNEL_VALUES[classes.numpy()]
+
+
+def train(x0: torch.Tensor, steps: int, budget_s: float, seed: int, recipe=RECIPE):
+    """Train a Transformer on the ELBO of x0 (N, cells); returns (EMA network, steps done, seconds, losses)."""
+    torch.manual_seed(seed)
+    proc = MaskedProcess(K, recipe["schedule"])
+    net = Transformer((x0.shape[1],), K, width=recipe["width"], depth=recipe["depth"], heads=recipe["heads"],
+                      mlp_ratio=recipe["mlp_ratio"], time=recipe["time"])
+    ema = copy.deepcopy(net).requires_grad_(False)
+    opt = torch.optim.AdamW(net.parameters(), lr=recipe["lr"], betas=(0.9, 0.99), weight_decay=recipe["weight_decay"])
+    g = torch.Generator().manual_seed(seed)
+    losses, start, step = [], time.perf_counter(), 0
+    while step < steps and time.perf_counter() - start < budget_s:
+        # learning rate: linear warm-up, then cosine decay to 0 at `steps`
+        w = min(1.0, (step + 1) / recipe["warmup"]) * 0.5 * (1 + math.cos(math.pi * step / steps))
+        for group in opt.param_groups:
+            group["lr"] = recipe["lr"] * w
+        batch = x0[torch.randint(len(x0), (recipe["batch"],), generator=g)]
+        loss = masked_elbo_loss(net, proc, batch, generator=g).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), recipe["grad_clip"])
+        opt.step()
+        with torch.no_grad():
+            for p_ema, p in zip(ema.parameters(), net.parameters()):
+                p_ema.lerp_(p, 1 - recipe["ema"])
+        losses.append(loss.item())
+        step += 1
+    return ema.eval(), proc, step, time.perf_counter() - start, losses
+
+
+@torch.no_grad()
+def nll_bound(net, proc, x0: torch.Tensor, repeats: int, seed: int, chunk: int = 4096) -> tuple[float, float]:
+    """Mean NLL bound in nats per board over x0, and its standard error over the random maskings."""
+    g = torch.Generator().manual_seed(seed)
+    per_board = torch.stack([torch.cat([masked_nll_bound(net, proc, x0[i:i + chunk], generator=g)
+                                        for i in range(0, len(x0), chunk)]) for _ in range(repeats)])
+    draws = per_board.mean(1)                                  # (repeats,) each an unbiased estimate
+    se = float(draws.std() / math.sqrt(repeats)) if repeats > 1 else float("nan")
+    return float(draws.mean()), se
+
+
+def bench_game(name: str, settings: dict, steps: int, budget_s: float, seed: int = 0) -> dict:
+    ds = get_dataset(name)
+    game = get_game(name)
+    x_train = classes_of(ds.train)
+    net, proc, done, seconds, losses = train(x_train, steps, budget_s, seed)
+    out = {"game": name, "cells": game.n_cells, "n_train": len(x_train), "steps": done, "train_seconds": seconds,
+           "final_loss_nats": float(np.mean(losses[-500:]))}
+    # samples, in both orders, one cell per step
+    n = settings["n_samples"]
+    rng = np.random.default_rng(seed)
+    floors = board_floors(ds, n, rng, settings["n_pairs"])
+    for order in ("random", "confidence"):
+        g = torch.Generator().manual_seed(seed + 1)
+        t0 = time.perf_counter()
+        x = sample_masked(net, proc, proc.prior_sample((n, game.n_cells)), proc.default_times(game.n_cells),
+                          generator=g, order=order)
+        boards = boards_of(x)
+        m = evaluate_boards(boards, ds, rng, floors=floors)
+        m["sample_seconds"] = time.perf_counter() - t0
+        m.pop("move_hist")
+        out[order] = m
+        print(f"[{name}, {order} order, {game.n_cells} steps]\n" + format_board_metrics(m), flush=True)
+    # the NLL bound, in nats per board and bits per cell, beside the exact entropies
+    sets = {"train": x_train, "test": classes_of(ds.test)}
+    if name == "tictactoe":
+        sets["all 5478 (truth)"] = classes_of(ds.positions)
+        out["entropy_truth_nats"] = math.log(len(ds.positions))
+        out["entropy_train_nats"] = math.log(len(np.unique(decode(ds.train), axis=0)))
+    out["nll"] = {}
+    for key, x0 in sets.items():
+        mean, se = nll_bound(net, proc, x0, settings["nll_repeats"], seed + 2)
+        out["nll"][key] = {"nats": mean, "se": se, "bits_per_cell": mean / (game.n_cells * math.log(2))}
+    return out
+
+
+def report(r: dict) -> str:
+    lines = [f"{r['game']}: {r['steps']} steps in {r['train_seconds']:.0f} s (final training loss "
+             f"{r['final_loss_nats']:.3f} nats/board)"]
+    for order in ("random", "confidence"):
+        m = r[order]
+        f = m["floors"]
+        lines.append(f"  {order:10s}: legal {m['legal_share']:.2%} (target {TARGETS[r['game']]:.1%}); new among legal "
+                     f"{m['new_share']:.1%} (truth {f['new_share']['median']:.1%}); move-count TV {m['moves_tv']:.4f} "
+                     f"(floor median {f['moves_tv']['median']:.4f}, p95 {f['moves_tv']['p95']:.4f}); "
+                     f"{m['sample_seconds']:.1f} s for {m['n']}")
+    for key, v in r["nll"].items():
+        lines.append(f"  NLL bound on {key}: {v['nats']:.4f} +- {v['se']:.4f} nats/board ({v['bits_per_cell']:.4f} bits/cell)")
+    if "entropy_truth_nats" in r:
+        lines.append(f"  exact entropies: truth (uniform over 5478) {r['entropy_truth_nats']:.4f} nats; "
+                     f"training set (uniform over {r['n_train']}) {r['entropy_train_nats']:.4f} nats")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--games", nargs="+", default=["tictactoe", "connect4"], choices=sorted(TARGETS))
+    parser.add_argument("--quick", action="store_true", help="a tiny run and small counts")
+    parser.add_argument("--steps", type=int, default=None, help="training steps (default: STEPS of the game)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    a = parser.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    settings = QUICK if a.quick else FULL
+    print(machine(), flush=True)
+    results = []
+    for name in a.games:
+        steps = a.steps or (200 if a.quick else STEPS[name])
+        results.append(bench_game(name, settings, steps, BUDGET_S))
+        print(report(results[-1]), flush=True)
+    if a.json:
+        Path(a.json).write_text(json.dumps({"recipe": RECIPE, "settings": settings, "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
