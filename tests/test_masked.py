@@ -159,8 +159,7 @@ def test_elbo_with_the_exact_denoiser_equals_the_nll_of_a_three_cell_joint():
     x = x0.repeat_interleave(n, 0)
     g = torch.Generator().manual_seed(6)
     by_counts = masked_nll_bound(fn, proc, x, generator=g).view(-1, n)
-    by_time = masked_elbo_loss(fn, proc, x.repeat(20, 1), generator=g).double().view(20, -1, n)
-    by_time = by_time.permute(1, 0, 2).reshape(len(x0), -1)
+    by_time = masked_elbo_loss(fn, proc, x, generator=g, n_noise=20).double().view(-1, n)
     for est in (by_counts, by_time):
         se = est.std(1) / math.sqrt(est.shape[1])
         assert torch.all((est.mean(1) - nll).abs() < 5 * se + 1e-6), (est.mean(1) - nll) / se
@@ -261,5 +260,6 @@ def test_transformer_gives_logits_per_cell_and_trains_on_the_elbo(time):
     assert net(x_t, torch.rand(8)).shape == (8, 6, K)
     loss = masked_elbo_loss(net, proc, x0, generator=torch.Generator().manual_seed(2))
     assert loss.shape == (8,) and torch.isfinite(loss).all() and (loss >= 0).all()
+    assert masked_elbo_loss(net, proc, x0, generator=torch.Generator().manual_seed(2), n_noise=3).shape == (8,)
     loss.mean().backward()
     assert all(q.grad is not None for q in net.token.parameters())

@@ -7,6 +7,7 @@ from .unet import UNet
 
 NETWORKS = {"mlp": MLP, "unet": UNet}
 _LAZY = {"unet1d": ("difflab.nets.unet1d", "UNet1d")}     # name -> (module, class), imported when asked for
+_LAZY["transformer"] = ("difflab.nets.transformer", "Transformer")   # cells of categorical data (masked diffusion)
 
 
 def _network_class(name):

@@ -33,19 +33,21 @@ def _masked_nll(logits, x0, x_t, mask_index):
     return -torch.where(x_t == mask_index, logp_x0, torch.zeros_like(logp_x0)).sum(1)
 
 
-def masked_elbo_loss(net, process, x0, *, generator=None, t=None):
-    """Negative ELBO per sample (B,) in nats, one time and one masking per sample.
+def masked_elbo_loss(net, process, x0, *, generator=None, t=None, n_noise: int = 1):
+    """Negative ELBO per sample (B,) in nats, averaged over `n_noise` draws of (t, x_t) per sample.
 
     net(x_t, t) -> logits (B, cells, K) for x_t (B, ...) int64 (mask = K), t (B,);
-    x0 (B, ...) int64 classes in 0..K-1; t (B,) float in (0, 1], drawn by `process.train_times` if None.
+    x0 (B, ...) int64 classes in 0..K-1; t (n_noise * B,) float in (0, 1] (draw j of sample b at
+    j * B + b), drawn by `process.train_times` when None.
     """
     B = x0.shape[0]
+    x0k = x0.repeat((n_noise,) + (1,) * (x0.ndim - 1))                # (n_noise * B, ...)
     if t is None:
-        t = process.train_times(B, generator=generator, device=x0.device)
-    x_t = process.marginal(x0, t, generator)
+        t = process.train_times(n_noise * B, generator=generator, device=x0.device)
+    x_t = process.marginal(x0k, t, generator)
     logits = net(x_t, t.float())
-    nll = _masked_nll(logits, x0.reshape(B, -1), x_t.reshape(B, -1), process.mask_index)
-    return process.elbo_weight(t).to(nll.dtype) * nll
+    nll = _masked_nll(logits, x0k.reshape(n_noise * B, -1), x_t.reshape(n_noise * B, -1), process.mask_index)
+    return (process.elbo_weight(t).to(nll.dtype) * nll).view(n_noise, B).mean(0)
 
 
 def masked_nll_bound(net, process, x0, *, generator=None):
