@@ -9,7 +9,7 @@ from scipy.stats import chisquare
 
 from difflab.errors import DifflabError
 from difflab.nets.transformer import Transformer
-from difflab.objectives.masked import masked_elbo_loss, masked_nll_bound
+from difflab.objectives.masked import masked_elbo_count_loss, masked_elbo_loss, masked_nll_bound
 from difflab.processes.masked import MaskedProcess, subs_log_probs
 from difflab.samplers.masked import sample_masked
 
@@ -160,7 +160,8 @@ def test_elbo_with_the_exact_denoiser_equals_the_nll_of_a_three_cell_joint():
     g = torch.Generator().manual_seed(6)
     by_counts = masked_nll_bound(fn, proc, x, generator=g).view(-1, n)
     by_time = masked_elbo_loss(fn, proc, x, generator=g, n_noise=20).double().view(-1, n)
-    for est in (by_counts, by_time):
+    by_one_count = masked_elbo_count_loss(fn, proc, x, generator=g, n_noise=5).double().view(-1, n)
+    for est in (by_counts, by_time, by_one_count):
         se = est.std(1) / math.sqrt(est.shape[1])
         assert torch.all((est.mean(1) - nll).abs() < 5 * se + 1e-6), (est.mean(1) - nll) / se
 
@@ -261,5 +262,6 @@ def test_transformer_gives_logits_per_cell_and_trains_on_the_elbo(time):
     loss = masked_elbo_loss(net, proc, x0, generator=torch.Generator().manual_seed(2))
     assert loss.shape == (8,) and torch.isfinite(loss).all() and (loss >= 0).all()
     assert masked_elbo_loss(net, proc, x0, generator=torch.Generator().manual_seed(2), n_noise=3).shape == (8,)
+    assert masked_elbo_count_loss(net, proc, x0, generator=torch.Generator().manual_seed(2)).shape == (8,)
     loss.mean().backward()
     assert all(q.grad is not None for q in net.token.parameters())

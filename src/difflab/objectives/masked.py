@@ -13,8 +13,11 @@ the integral into a finite sum over m = 1..L cells, the any-order autoregressive
     L(x0) = sum_{m=1}^{L} E_{S uniform among m-subsets} [ (1/m) sum_{i in S} -log p_theta(x0_i | x0 outside S) ]
 
 - `masked_elbo_loss`: the first form, one draw of (t, x_t) per sample: the training loss.
-- `masked_nll_bound`: the second, one random m-subset for each m (L network calls): the same
-  expectation with a far smaller variance (no 1/t weight), for reporting the bound.
+- `masked_elbo_count_loss`: the second, one draw of m ~ U{1..L} and of an m-subset per sample,
+  weighted L / m: the same expectation as the first with a far smaller variance (its weight is at
+  most L, where the first's 1/t is unbounded when few cells are masked). A training loss too.
+- `masked_nll_bound`: the second, one random m-subset for each m (L network calls per sample),
+  for reporting the bound.
 
 With the exact denoiser p(x0_i | x0 outside S) the sum is E over random orders of the chain rule,
 so L(x0) = -log p(x0) exactly: the bound is tight at the optimum.
@@ -50,6 +53,30 @@ def masked_elbo_loss(net, process, x0, *, generator=None, t=None, n_noise: int =
     return (process.elbo_weight(t).to(nll.dtype) * nll).view(n_noise, B).mean(0)
 
 
+def _mask_subsets(x0f, m, mask_index, generator):
+    """x0f (B, L) with a uniformly random m-subset of each row masked; m is an int or (B,)."""
+    scores = torch.rand(x0f.shape, generator=generator, device=x0f.device)
+    m = torch.as_tensor(m, device=x0f.device).reshape(-1, 1)
+    chosen = scores.argsort(1).argsort(1) < m                          # a uniform m-subset per row
+    return torch.where(chosen, torch.full_like(x0f, mask_index), x0f)
+
+
+def masked_elbo_count_loss(net, process, x0, *, generator=None, n_noise: int = 1):
+    """Negative ELBO per sample (B,) in nats by the count form, averaged over `n_noise` draws:
+    m = ceil(u L) masked cells with u stratified as `process.train_times`, a uniform m-subset, and
+    (L / m) sum over the masked cells of -log p_theta; the net sees the time where 1 - alpha(t) = m / L."""
+    B = x0.shape[0]
+    x0f = x0.reshape(B, -1).repeat(n_noise, 1)                          # (n_noise * B, L)
+    L = x0f.shape[1]
+    u = process.train_times(n_noise * B, generator=generator, device=x0.device)
+    m = (u * L).ceil().long().clamp(1, L)
+    x_t = _mask_subsets(x0f, m, process.mask_index, generator)
+    t = process.t_from_alpha(1 - m.double() / L).float()
+    logits = net(x_t.reshape((n_noise * B,) + tuple(x0.shape[1:])), t)
+    nll = _masked_nll(logits, x0f, x_t, process.mask_index)
+    return (L / m.to(nll.dtype) * nll).view(n_noise, B).mean(0)
+
+
 def masked_nll_bound(net, process, x0, *, generator=None):
     """The same negative ELBO per sample (B,) in nats, by the sum over the number m of masked
     cells (see the module docstring): for each m one uniformly random m-subset per sample, masked
@@ -59,9 +86,7 @@ def masked_nll_bound(net, process, x0, *, generator=None):
     L = x0f.shape[1]
     total = torch.zeros(B, dtype=torch.float64, device=x0.device)
     for m in range(1, L + 1):
-        scores = torch.rand(x0f.shape, generator=generator, device=x0.device)
-        chosen = scores.argsort(1).argsort(1) < m                      # a uniform m-subset per row
-        x_t = torch.where(chosen, torch.full_like(x0f, process.mask_index), x0f)
+        x_t = _mask_subsets(x0f, m, process.mask_index, generator)
         t = torch.full((B,), float(process.t_from_alpha(1 - m / L)), device=x0.device)
         logits = net(x_t.reshape(x0.shape), t)
         total += _masked_nll(logits, x0f, x_t, process.mask_index).double() / m
