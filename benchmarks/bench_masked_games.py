@@ -6,7 +6,8 @@ player; class 3 is the mask). Per game: training (AdamW, cosine learning-rate de
 STEPS steps and BUDGET_S = 10 minutes, the decay ending at whichever comes first; one thread); then
 
 - samples: `n_samples` boards unmasked in `steps` = cells steps (one cell per step), in random and
-  in confidence order, nothing filtered: legal share (target: tic-tac-toe >= 99.5%, Connect Four
+  in confidence order, and in random order followed by 4 Gibbs corrector rounds per cell
+  (`sample_masked`'s corrector_rounds), nothing filtered: legal share (target: tic-tac-toe >= 99.5%, Connect Four
   >= 95%), the broken rules, the share of new boards among the legal ones beside the truth's at
   the same size, and the move-count TV beside its floor (`difflab.games.metrics.evaluate_boards`);
 - the NLL bound (`masked_nll_bound`, the MDLM ELBO summed over the number of masked cells, averaged
@@ -118,28 +119,40 @@ def nll_bound(net, proc, x0: torch.Tensor, repeats: int, seed: int, chunk: int =
     return float(draws.mean()), se
 
 
-def bench_game(name: str, settings: dict, steps: int, budget_s: float, seed: int = 0) -> dict:
+SAMPLINGS = (("random", 0), ("confidence", 0), ("random", 4))   # (order, corrector rounds per cell)
+
+
+def bench_game(name: str, settings: dict, steps: int, budget_s: float, seed: int = 0, save=None, load=None) -> dict:
     ds = get_dataset(name)
     game = get_game(name)
     x_train = classes_of(ds.train)
-    net, proc, done, seconds, losses = train(x_train, steps, budget_s, seed)
+    if load:                                                   # a network saved by an earlier --save
+        saved = torch.load(load)
+        net, proc, done, seconds, losses = train(x_train, 0, budget_s, seed, saved["recipe"])
+        net.load_state_dict(saved["state"])
+        done, seconds, losses = saved["steps"], saved["seconds"], saved["losses"]
+    else:
+        net, proc, done, seconds, losses = train(x_train, steps, budget_s, seed)
+    if save:
+        torch.save({"recipe": RECIPE, "state": net.state_dict(), "steps": done, "seconds": seconds, "losses": losses}, save)
     out = {"game": name, "cells": game.n_cells, "n_train": len(x_train), "steps": done, "train_seconds": seconds,
-           "final_loss_nats": float(np.mean(losses[-500:]))}
-    # samples, in both orders, one cell per step
+           "final_loss_nats": float(np.mean(losses[-500:])), "samplings": {}}
+    # samples: unmasking one cell per step in either order, then optionally Gibbs corrector rounds
     n = settings["n_samples"]
     rng = np.random.default_rng(seed)
     floors = board_floors(ds, n, rng, settings["n_pairs"])
-    for order in ("random", "confidence"):
+    for order, per_cell in SAMPLINGS:
         g = torch.Generator().manual_seed(seed + 1)
         t0 = time.perf_counter()
+        rounds = per_cell * game.n_cells
         x = sample_masked(net, proc, proc.prior_sample((n, game.n_cells)), proc.default_times(game.n_cells),
-                          generator=g, order=order)
-        boards = boards_of(x)
-        m = evaluate_boards(boards, ds, rng, floors=floors)
-        m["sample_seconds"] = time.perf_counter() - t0
+                          generator=g, order=order, corrector_rounds=rounds)
+        m = evaluate_boards(boards_of(x), ds, rng, floors=floors)
+        m["sample_seconds"], m["nfe"] = time.perf_counter() - t0, game.n_cells + rounds
         m.pop("move_hist")
-        out[order] = m
-        print(f"[{name}, {order} order, {game.n_cells} steps]\n" + format_board_metrics(m), flush=True)
+        key = f"{order} order, {game.n_cells} steps" + (f" + {rounds} corrector rounds" if rounds else "")
+        out["samplings"][key] = m
+        print(f"[{name}, {key}]\n" + format_board_metrics(m), flush=True)
     # the NLL bound, in nats per board and bits per cell, beside the exact entropies
     sets = {"train": x_train, "test": classes_of(ds.test)}
     if name == "tictactoe":
@@ -156,11 +169,10 @@ def bench_game(name: str, settings: dict, steps: int, budget_s: float, seed: int
 def report(r: dict) -> str:
     lines = [f"{r['game']}: {r['steps']} steps in {r['train_seconds']:.0f} s (final training loss "
              f"{r['final_loss_nats']:.3f} nats/board)"]
-    for order in ("random", "confidence"):
-        m = r[order]
+    for key, m in r["samplings"].items():
         f = m["floors"]
-        lines.append(f"  {order:10s}: legal {m['legal_share']:.2%} (target {TARGETS[r['game']]:.1%}); new among legal "
-                     f"{m['new_share']:.1%} (truth {f['new_share']['median']:.1%}); move-count TV {m['moves_tv']:.4f} "
+        lines.append(f"  {key} (NFE {m['nfe']}): legal {m['legal_share']:.2%} (target {TARGETS[r['game']]:.1%}); new among "
+                     f"legal {m['new_share']:.1%} (truth {f['new_share']['median']:.1%}); move-count TV {m['moves_tv']:.4f} "
                      f"(floor median {f['moves_tv']['median']:.4f}, p95 {f['moves_tv']['p95']:.4f}); "
                      f"{m['sample_seconds']:.1f} s for {m['n']}")
     for key, v in r["nll"].items():
@@ -178,6 +190,8 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: STEPS of the game)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override RECIPE entries")
+    parser.add_argument("--save", default=None, help="save the trained network to PATH.<game>.pt")
+    parser.add_argument("--load", default=None, help="skip training: load PATH.<game>.pt saved by --save")
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
     a = parser.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -191,7 +205,8 @@ def main(argv=None) -> None:
     results = []
     for name in a.games:
         steps = a.steps or (200 if a.quick else STEPS[name])
-        results.append(bench_game(name, settings, steps, BUDGET_S))
+        results.append(bench_game(name, settings, steps, BUDGET_S, save=a.save and f"{a.save}.{name}.pt",
+                                  load=a.load and f"{a.load}.{name}.pt"))
         print(report(results[-1]), flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps({"recipe": RECIPE, "settings": settings, "results": results}, indent=1))

@@ -220,6 +220,21 @@ def test_revealing_cells_together_draws_them_independently():
     assert chisquare(_counts(x, configs), n * product).pvalue > 1e-3
 
 
+def test_gibbs_corrector_keeps_the_joint_and_undoes_independent_reveals():
+    configs, p = joint(3, seed=14, zeros=0)
+    fn, n = exact_logits_fn(configs, p), 20_000
+    marg = torch.einsum("n,nck->ck", p, torch.nn.functional.one_hot(configs, K).double())
+    product = marg[0][configs[:, 0]] * marg[1][configs[:, 1]] * marg[2][configs[:, 2]]
+    proc = MaskedProcess(K)
+    x_T = proc.prior_sample((n, 3))
+    for steps, rounds in ((3, 10), (1, 30)):                        # exact start / product-of-marginals start
+        x = sample_masked(fn, proc, x_T, proc.default_times(steps), generator=torch.Generator().manual_seed(15),
+                          corrector_rounds=rounds)
+        assert chisquare(_counts(x, configs), n * p).pvalue > 1e-3, (steps, rounds)
+    x = sample_masked(fn, proc, x_T, proc.default_times(1), generator=torch.Generator().manual_seed(15))
+    assert chisquare(_counts(x, configs), n * product).pvalue > 1e-3     # without it: the product
+
+
 @pytest.mark.parametrize("schedule", ["linear", "cosine"])
 def test_each_step_reveals_the_expected_share_and_ends_unmasked(schedule):
     configs, p = joint(3, seed=11)
