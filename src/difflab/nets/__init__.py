@@ -5,10 +5,12 @@ from torch import nn
 
 from ..errors import check_options, unknown_name
 from .mlp import MLP
+from .transformer import Transformer
 from .unet import UNet
 from .unet1d import UNet1d
 
-NETWORKS = {"mlp": MLP, "unet": UNet, "unet1d": UNet1d}
+NETWORKS = {"mlp": MLP, "unet": UNet, "unet1d": UNet1d,
+            "transformer": Transformer}      # cells of categorical data (masked diffusion)
 
 
 def _network_class(name):

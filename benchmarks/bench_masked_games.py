@@ -1,0 +1,221 @@
+"""Issue 16's targets for masked (absorbing-state) diffusion on board games, standalone: a small
+cell transformer trained on the MDLM ELBO with its own short loop, sampled by unmasking, measured.
+
+Boards (cells -1, 0, 1) become classes 0, 1, 2 (the value mod 3: empty, first player, second
+player; class 3 is the mask). Per game: training (AdamW, cosine learning-rate decay, EMA; at most
+STEPS steps and BUDGET_S = 10 minutes, the decay ending at whichever comes first; one thread); then
+
+- samples: `n_samples` boards (5000; Connect Four 2000) unmasked in `steps` = cells steps (one
+  cell per step), in random and in confidence order, and in random order followed by 2 Gibbs
+  corrector rounds per cell (`sample_masked`'s corrector_rounds), nothing filtered: legal share
+  (target: tic-tac-toe >= 99.5%, Connect Four >= 95%), the broken rules, the share of new boards
+  among the legal ones beside the truth's at the same size, and the move-count TV beside its
+  floor (`difflab.games.metrics.evaluate_boards`);
+- the NLL bound (`masked_nll_bound`, the MDLM ELBO summed over the number of masked cells, averaged
+  over `nll_repeats` random maskings; nats per board and bits per cell) on the training set, the
+  test set (Connect Four: the first 1000 boards of each) and, for tic-tac-toe, all 5,478
+  positions. The exact entropies beside them: tic-tac-toe's truth is uniform over the 5,478
+  reachable positions (H = ln 5478 = 8.6085 nats) and its training distribution uniform over the
+  4,382 positions of the seeded training split (ln 4382 = 8.3853 nats); the bound on all 5,478 is
+  the model's cross-entropy to the truth, >= ln 5478.
+
+One recipe for both games (`RECIPE`); only the data differ.
+
+    python benchmarks/bench_masked_games.py                       # both games, about 35 minutes on 1 thread of a busy machine
+    python benchmarks/bench_masked_games.py --games tictactoe --quick   # a minute: tiny run, small counts
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine  # noqa: E402
+
+from difflab.data import get_dataset  # noqa: E402
+from difflab.games.boards import CHANNEL_VALUES, decode  # noqa: E402
+from difflab.games.metrics import board_floors, evaluate_boards, format_board_metrics  # noqa: E402
+from difflab.games.spec import get_game  # noqa: E402
+from difflab.nets.transformer import Transformer  # noqa: E402
+from difflab.objectives.masked import masked_elbo_count_loss, masked_elbo_loss, masked_nll_bound  # noqa: E402
+from difflab.processes.masked import MaskedProcess  # noqa: E402
+from difflab.samplers.masked import sample_masked  # noqa: E402
+
+K = 3                                       # classes per cell: empty, first player, second player
+TARGETS = {"tictactoe": 0.995, "connect4": 0.95}   # legal share, issue 16
+RECIPE = dict(
+    width=64, depth=4, heads=4, mlp_ratio=4,   # the transformer (about 0.2 M parameters)
+    time="none",                               # no time input: absorbing state needs none
+    schedule="linear",                         # alpha(t) = 1 - t
+    loss="count",                              # the ELBO's estimator: "time" (MDLM's t-form) or "count" (same mean, lower variance)
+    batch=128,                                 # boards per step
+    lr=2e-3, warmup=200,                       # AdamW peak learning rate, linear warm-up steps
+    weight_decay=0.0,
+    ema=0.999,                                 # EMA decay of the weights that are sampled and measured
+    grad_clip=1.0,                             # the 1/t weight of the ELBO makes rare large gradients
+)
+LOSSES = {"time": masked_elbo_loss, "count": masked_elbo_count_loss}
+STEPS = {"tictactoe": 8000, "connect4": 3000}   # training steps at most (and at most BUDGET_S seconds)
+BUDGET_S = 600                                   # issue 16: at most 10 minutes of training
+FULL = dict(n_samples={"tictactoe": 5000, "connect4": 2000}, n_pairs=100, nll_repeats={"tictactoe": 8, "connect4": 2},
+            nll_boards={"tictactoe": None, "connect4": 1000})   # boards per set in the NLL bound (None: all)
+QUICK = dict(n_samples={"tictactoe": 500, "connect4": 200}, n_pairs=10, nll_repeats={"tictactoe": 2, "connect4": 2},
+             nll_boards={"tictactoe": None, "connect4": 200})
+
+
+def classes_of(boards) -> torch.Tensor:
+    """Boards (N, cells) with values -1, 0, 1 (encoded or not) -> int64 classes 0, 1, 2."""
+    return torch.from_numpy(decode(boards).astype(np.int64) % 3)
+
+
+def boards_of(classes: torch.Tensor) -> np.ndarray:
+    """Classes 0, 1, 2 -> int8 boards with values 0, 1, -1."""
+    return CHANNEL_VALUES[classes.numpy()]
+
+
+def train(x0: torch.Tensor, steps: int, budget_s: float, seed: int, recipe=RECIPE):
+    """Train a Transformer on the ELBO of x0 (N, cells); returns (EMA network, steps done, seconds, losses)."""
+    torch.manual_seed(seed)
+    proc = MaskedProcess(K, recipe["schedule"])
+    net = Transformer((x0.shape[1],), K, width=recipe["width"], depth=recipe["depth"], heads=recipe["heads"],
+                      mlp_ratio=recipe["mlp_ratio"], time=recipe["time"])
+    ema = copy.deepcopy(net).requires_grad_(False)
+    opt = torch.optim.AdamW(net.parameters(), lr=recipe["lr"], betas=(0.9, 0.99), weight_decay=recipe["weight_decay"])
+    g = torch.Generator().manual_seed(seed)
+    losses, start, step = [], time.perf_counter(), 0
+    while step < steps and time.perf_counter() - start < budget_s:
+        # learning rate: linear warm-up, then cosine decay to 0 at `steps` or at the end of the
+        # wall-clock budget, whichever comes first (so a slow machine still ends the decay)
+        progress = min(1.0, max(step / steps, (time.perf_counter() - start) / budget_s))
+        w = min(1.0, (step + 1) / recipe["warmup"]) * 0.5 * (1 + math.cos(math.pi * progress))
+        for group in opt.param_groups:
+            group["lr"] = recipe["lr"] * w
+        batch = x0[torch.randint(len(x0), (recipe["batch"],), generator=g)]
+        loss = LOSSES[recipe["loss"]](net, proc, batch, generator=g).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), recipe["grad_clip"])
+        opt.step()
+        with torch.no_grad():
+            for p_ema, p in zip(ema.parameters(), net.parameters()):
+                p_ema.lerp_(p, 1 - recipe["ema"])
+        losses.append(loss.item())
+        step += 1
+    return ema.eval(), proc, step, time.perf_counter() - start, losses
+
+
+@torch.no_grad()
+def nll_bound(net, proc, x0: torch.Tensor, repeats: int, seed: int, chunk: int = 4096) -> tuple[float, float]:
+    """Mean NLL bound in nats per board over x0, and its standard error over the random maskings."""
+    g = torch.Generator().manual_seed(seed)
+    per_board = torch.stack([torch.cat([masked_nll_bound(net, proc, x0[i:i + chunk], generator=g)
+                                        for i in range(0, len(x0), chunk)]) for _ in range(repeats)])
+    draws = per_board.mean(1)                                  # (repeats,) each an unbiased estimate
+    se = float(draws.std() / math.sqrt(repeats)) if repeats > 1 else float("nan")
+    return float(draws.mean()), se
+
+
+SAMPLINGS = (("random", 0), ("confidence", 0), ("random", 2))   # (order, corrector rounds per cell)
+
+
+def bench_game(name: str, settings: dict, steps: int, budget_s: float, seed: int = 0, save=None, load=None) -> dict:
+    ds = get_dataset(name)
+    game = get_game(name)
+    x_train = classes_of(ds.train)
+    if load:                                                   # a network saved by an earlier --save
+        saved = torch.load(load)
+        net, proc, done, seconds, losses = train(x_train, 0, budget_s, seed, saved["recipe"])
+        net.load_state_dict(saved["state"])
+        done, seconds, losses = saved["steps"], saved["seconds"], saved["losses"]
+    else:
+        net, proc, done, seconds, losses = train(x_train, steps, budget_s, seed)
+    if save:
+        torch.save({"recipe": RECIPE, "state": net.state_dict(), "steps": done, "seconds": seconds, "losses": losses}, save)
+    out = {"game": name, "cells": game.n_cells, "n_train": len(x_train), "steps": done, "train_seconds": seconds,
+           "final_loss_nats": float(np.mean(losses[-500:])), "samplings": {}}
+    # samples: unmasking one cell per step in either order, then optionally Gibbs corrector rounds
+    n = settings["n_samples"][name]
+    rng = np.random.default_rng(seed)
+    floors = board_floors(ds, n, rng, settings["n_pairs"])
+    for order, per_cell in SAMPLINGS:
+        g = torch.Generator().manual_seed(seed + 1)
+        t0 = time.perf_counter()
+        rounds = per_cell * game.n_cells
+        x = sample_masked(net, proc, proc.prior_sample((n, game.n_cells)), proc.default_times(game.n_cells),
+                          generator=g, order=order, corrector_rounds=rounds)
+        m = evaluate_boards(boards_of(x), ds, rng, floors=floors)
+        m["sample_seconds"], m["nfe"] = time.perf_counter() - t0, game.n_cells + rounds
+        m.pop("move_hist")
+        key = f"{order} order, {game.n_cells} steps" + (f" + {rounds} corrector rounds" if rounds else "")
+        out["samplings"][key] = m
+        print(f"[{name}, {key}]\n" + format_board_metrics(m), flush=True)
+    # the NLL bound, in nats per board and bits per cell, beside the exact entropies
+    sets = {"train": x_train, "test": classes_of(ds.test)}
+    if name == "tictactoe":
+        sets["all 5478 (truth)"] = classes_of(ds.positions)
+        out["entropy_truth_nats"] = math.log(len(ds.positions))
+        out["entropy_train_nats"] = math.log(len(np.unique(decode(ds.train), axis=0)))
+    out["nll"] = {}
+    for key, x0 in sets.items():
+        x0 = x0[:settings["nll_boards"][name]]
+        mean, se = nll_bound(net, proc, x0, settings["nll_repeats"][name], seed + 2)
+        out["nll"][key] = {"boards": len(x0), "nats": mean, "se": se, "bits_per_cell": mean / (game.n_cells * math.log(2))}
+    return out
+
+
+def report(r: dict) -> str:
+    lines = [f"{r['game']}: {r['steps']} steps in {r['train_seconds']:.0f} s (final training loss "
+             f"{r['final_loss_nats']:.3f} nats/board)"]
+    for key, m in r["samplings"].items():
+        f = m["floors"]
+        lines.append(f"  {key} (NFE {m['nfe']}): legal {m['legal_share']:.2%} (target {TARGETS[r['game']]:.1%}); new among "
+                     f"legal {m['new_share']:.1%} (truth {f['new_share']['median']:.1%}); move-count TV {m['moves_tv']:.4f} "
+                     f"(floor median {f['moves_tv']['median']:.4f}, p95 {f['moves_tv']['p95']:.4f}); "
+                     f"{m['sample_seconds']:.1f} s for {m['n']}")
+    for key, v in r["nll"].items():
+        lines.append(f"  NLL bound on {key} ({v['boards']} boards): {v['nats']:.4f} +- {v['se']:.4f} nats/board ({v['bits_per_cell']:.4f} bits/cell)")
+    if "entropy_truth_nats" in r:
+        lines.append(f"  exact entropies: truth (uniform over 5478) {r['entropy_truth_nats']:.4f} nats; "
+                     f"training set (uniform over {r['n_train']}) {r['entropy_train_nats']:.4f} nats")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--games", nargs="+", default=["tictactoe", "connect4"], choices=sorted(TARGETS))
+    parser.add_argument("--quick", action="store_true", help="a tiny run and small counts")
+    parser.add_argument("--steps", type=int, default=None, help="training steps (default: STEPS of the game)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override RECIPE entries")
+    parser.add_argument("--save", default=None, help="save the trained network to PATH.<game>.pt")
+    parser.add_argument("--load", default=None, help="skip training: load PATH.<game>.pt saved by --save")
+    parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    a = parser.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    settings = QUICK if a.quick else FULL
+    for item in a.set:
+        key, value = item.split("=", 1)
+        if key not in RECIPE:
+            raise SystemExit(f"unknown recipe key {key!r}; valid: {', '.join(RECIPE)}")
+        RECIPE[key] = type(RECIPE[key])(value)
+    print(machine(), "\nrecipe:", RECIPE, flush=True)
+    results = []
+    for name in a.games:
+        steps = a.steps or (200 if a.quick else STEPS[name])
+        results.append(bench_game(name, settings, steps, BUDGET_S, save=a.save and f"{a.save}.{name}.pt",
+                                  load=a.load and f"{a.load}.{name}.pt"))
+        print(report(results[-1]), flush=True)
+    if a.json:
+        Path(a.json).write_text(json.dumps({"recipe": RECIPE, "settings": settings, "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Unmasking: the reverse process of masked diffusion (MDLM, Sahoo et al. 2024).
+
+A step from t to s < t keeps every unmasked cell and reveals some masked ones, each with a class
+drawn from the denoiser's p_theta(x0_i | x_t) (SUBS: `processes.masked.subs_log_probs`). MDLM's
+reverse posterior reveals each masked cell with probability p = (alpha(s) - alpha(t)) / (1 - alpha(t));
+here each step reveals its expected number, n - round(n (1 - alpha(s)) / (1 - alpha(t))) of the
+n masked cells of a sample, so the masked share follows 1 - alpha exactly and the last step
+(alpha(0) = 1) reveals the rest. Which cells:
+
+- order "random": a uniformly random subset of the masked cells (MDLM's sampler, up to the
+  rounding of their number);
+- order "confidence": the cells whose predicted distribution has the largest top probability
+  (MaskGIT, Chang et al. 2022), so the least ambiguous cells are settled first.
+
+With steps >= cells on the linear schedule each step reveals at most one cell; then, with the
+exact denoiser p(x0_i | revealed cells), either order samples the data distribution exactly
+(the chain rule holds for any order, even one chosen from the cells already revealed). With
+fewer steps, cells revealed together are drawn independently given the rest: the price of speed.
+A step that reveals no cell in any sample skips the network call.
+
+`corrector_rounds` > 0 then runs that many rounds of random-scan Gibbs sampling on the finished
+cells: each round masks one uniformly random cell per sample and redraws it from p_theta(x0_i | the
+other cells), one network call per round (NFE <= steps + corrector_rounds). With the exact
+denoiser every round leaves the data distribution invariant, and on a fully supported one it
+converges to it from wherever unmasking left off; with a trained one it lets the conditionals
+with the most context (all cells but one) undo what the early, least informed reveals got wrong
+(cf. the corrector steps of Campbell et al. 2022 and the remasking of ReMDM, Wang et al. 2025).
+"""
+from __future__ import annotations
+
+import torch
+
+from ..errors import unknown_name
+from ..processes.masked import subs_log_probs
+from ..utils import batch_times
+from .common import report
+
+ORDERS = ("random", "confidence")
+
+
+def _gumbel_argmax(logp, generator):
+    """One class per cell drawn from exp(logp) (B, cells, K) by the Gumbel-max trick, (B, cells)."""
+    u = torch.rand(logp.shape, generator=generator, device=logp.device).clamp(min=1e-20)
+    return (logp - torch.log(-torch.log(u))).argmax(-1)
+
+
+@torch.no_grad()
+def sample_masked(logits_fn, process, x_T, ts, *, generator=None, callback=None, order: str = "random",
+                  corrector_rounds: int = 0):
+    """Unmask x_T (B, ...) int64 (mask = process.mask_index; `prior_sample` masks every cell)
+    over the decreasing times `ts`; logits_fn(x_t, t (B,)) -> logits (B, cells, K).
+
+    Cells unmasked in x_T are kept (so a partly masked board is completed). Returns int64 with
+    x_T's shape, with no mask left when ts ends at 0. `callback` receives {"i", "t", "x",
+    "x0_hat"} (x0_hat: the most likely class of every cell) at every step that calls the network.
+    """
+    if order not in ORDERS:
+        raise unknown_name("unmasking order", order, ORDERS)
+    mask = process.mask_index
+    B = x_T.shape[0]
+    x = x_T.reshape(B, -1).clone()
+    for i in range(len(ts) - 1):
+        t, s = float(ts[i]), float(ts[i + 1])
+        # how many masked cells to reveal: the posterior's expected number
+        masked = x == mask
+        n = masked.sum(1)
+        a_t, a_s = float(process.alpha(t)), float(process.alpha(s))
+        keep = (1 - a_s) / (1 - a_t) if a_t < 1 else 0.0           # share of masked cells still masked at s
+        n_reveal = n - torch.round(n.double() * min(max(keep, 0.0), 1.0)).long()
+        if not bool((n_reveal > 0).any()):
+            continue
+        # the denoiser's p(x0 | x_t) and one draw of every cell from it
+        logp = subs_log_probs(logits_fn(x.view(x_T.shape), batch_times(t, x)), x, mask)
+        x0_draw = _gumbel_argmax(logp, generator)
+        report(callback, i, t, x.view(x_T.shape), logp.argmax(-1).view(x_T.shape))
+        # rank the masked cells (random or most confident first) and reveal the first n_reveal
+        if order == "random":
+            score = torch.rand(x.shape, generator=generator, device=x.device)
+        else:
+            score = logp.max(-1).values
+        score = torch.where(masked, score, torch.full_like(score, -torch.inf))
+        rank = torch.sort(score, dim=1, descending=True, stable=True).indices.argsort(1)
+        x = torch.where(masked & (rank < n_reveal[:, None]), x0_draw, x)
+    # Gibbs corrector: redraw one random cell per sample from its conditional given all the others
+    rows, L = torch.arange(B, device=x.device), x.shape[1]
+    t_one = float(process.t_from_alpha(1 - 1 / L))                  # the time at which one cell in L is masked
+    for r in range(corrector_rounds):
+        cell = torch.randint(L, (B,), generator=generator, device=x.device)
+        x_t = x.clone()
+        x_t[rows, cell] = mask
+        logp = subs_log_probs(logits_fn(x_t.view(x_T.shape), batch_times(t_one, x)), x_t, mask)
+        report(callback, len(ts) - 1 + r, t_one, x_t.view(x_T.shape), logp.argmax(-1).view(x_T.shape))
+        x[rows, cell] = _gumbel_argmax(logp, generator)[rows, cell]
+    return x.view(x_T.shape)
