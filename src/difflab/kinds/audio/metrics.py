@@ -2,7 +2,7 @@
 classifier that difflab trains, or, for unlabelled audio, fixed log-spectrum statistics.
 
 There is no pretrained audio network offline, so, as for images, difflab trains its own
-classifier once per labelled dataset and caches it (`difflab.eval.classifier`):
+classifier once per labelled dataset and caches it (`difflab.kinds.image.classifier`):
 
     clf = get_audio_classifier(get_dataset("fsdd"))   # ~1 minute on a CPU the first time
     clf.features(x)        # clips (N, 1, L) in [-1, 1] -> (N, F) float64, the global average pool
