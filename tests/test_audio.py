@@ -12,7 +12,7 @@ from difflab.cli import main
 from difflab.data import get_dataset
 from difflab.kinds.audio.datasets import fit_length, prepare_clip, read_wav, write_wav
 from difflab.errors import DifflabError
-from difflab.kinds.image.classifier import ClassifierOptions
+from difflab.eval.classifier import ClassifierOptions
 from difflab.kinds.audio import metrics as audio_eval
 from difflab.kinds.audio.kind import read_clips, snr_db
 from difflab.nets.unet1d import UNet1d

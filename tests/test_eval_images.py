@@ -9,7 +9,7 @@ import pytest
 from difflab.cli import main
 from difflab.data import get_dataset
 from difflab.errors import DifflabError
-from difflab.kinds.image.classifier import ClassifierOptions, default_cache_dir
+from difflab.eval.classifier import ClassifierOptions, default_cache_dir
 from difflab.kinds.image import classifier as classifier_module
 from difflab.kinds.image.classifier import get_classifier
 from difflab.kinds.image.metrics import FD_NAME, evaluate_images, format_image_metrics, image_reference_floors

@@ -15,7 +15,7 @@ pool3 is for FID) and one linear layer to the class logits. Any image of at leas
 with 1 or 3 channels works; a trained classifier accepts only its dataset's shape.
 
 The options, the `Classifier` wrapper, the training loop and the cache are those of every
-feature classifier (`difflab.kinds.image.classifier`): the cache holds `<dataset>-<key>.safetensors`
+feature classifier (`difflab.eval.classifier`): the cache holds `<dataset>-<key>.safetensors`
 (weights only: nothing is unpickled) and `<dataset>-<key>.json`; the key digests the sha256 of
 the training images and labels, the options and CLASSIFIER_VERSION, and a cached classifier is
 reloaded only when all three match, so new data or new options retrain.
