@@ -7,7 +7,7 @@ embeddings with the run's sampler and reports:
 - training time; the Frechet distance in MiniLM space between the samples and the test set,
   beside its floor (N training embeddings vs the same test set, FLOOR_PAIRS draws);
 - the mean nearest-training cosine of samples and of test embeddings, and the memorisation
-  share (modalities/text.py);
+  share (kinds/text/metrics.py);
 - the 3 nearest training sentences of a handful of generated embeddings;
 - denoising: test embeddings plus Gaussian noise of std sigma (3 levels), restored by the
   one-step posterior mean; mean cosine to the clean embeddings, noisy vs restored.
