@@ -100,7 +100,7 @@ class Dataset:
     """Base class. Subclasses set `name`, `kind`, `train`, `test` and override what they know."""
 
     name: str = "dataset"
-    kind: str = "vector"          # how a batch is pictured: "vector", later "image", "audio", ...
+    kind: str = "vector"          # the kind of data (difflab/kind.py: kind_of(kind) gives its hooks)
     description: str = ""
     train: np.ndarray
     test: np.ndarray
