@@ -16,7 +16,7 @@ import numpy as np
 
 from .version import __version__
 from .arrays import load_points_file
-from .config import METHODS, Config, load_yaml, make_config, parse_value
+from .config import METHODS, Config, load_yaml, make_config, parse_value, preset_names
 from .data import get_dataset, list_datasets
 from .data.registry import prefix_names
 from .denoise import MODES, add_noise, denoise
@@ -38,7 +38,8 @@ SAMPLER_NAMES = ", ".join(SAMPLERS)
 def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="number of training steps")
     p.add_argument("--seed", type=int, help="seed that fixes every random choice")
-    p.add_argument("--config", help="YAML preset of settings (see configs/)")
+    p.add_argument("--config", help="YAML file of settings, or a preset shipped with difflab by name: "
+                   f"{', '.join(preset_names())} (default: the preset named like the dataset, if any)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. --set process.beta_end=0.01 (repeatable; the fields are "
                         "documented in difflab/config.py)")
