@@ -139,12 +139,12 @@ def tour(stem: str, title: str, intro: str, settings: str, *, prepare: str = "",
 
 
 def vector(stem, title, intro, data, *, method='"ddpm"', options="{}", steps="3000", n="2000", settings="{}",
-           sample="{}", notes=""):
+           sample='{"steps": 100} if QUICK else {}', notes=""):
     return tour(stem, title, intro, params(
         DATA=f'"{data}"', DATA_OPTIONS=options, METHOD=method,
         STEPS=f"40 if QUICK else {steps}",
         SETTINGS=f'{{"network.width": 64, "network.depth": 2}} if QUICK else {settings}',
-        N_SAMPLES=f"500 if QUICK else {n}", N_REVERSE="500 if QUICK else 2000", SAMPLE_OPTIONS=sample), notes=notes)
+        N_SAMPLES=f"500 if QUICK else {n}", N_REVERSE="200 if QUICK else 2000", SAMPLE_OPTIONS=sample), notes=notes)
 
 
 # -- the seed "2D generative modelling": dataset generators, DDPM, DSM --------------------------------
@@ -190,13 +190,13 @@ print(mine.description, mine.train.shape, mine.test.shape)
                                                                 "language": "python"}})
 
 
-def method_notebook(stem, method, title, intro, sample="{}", notes="", extra=""):
+def method_notebook(stem, method, title, intro, sample='{"steps": 100} if QUICK else {}', notes="", extra=""):
     """DDPM or DSM on Pinwheel and the Gaussian mixture, as the seed trains them (2000 / 500 points)."""
     nb = tour(stem, title, intro, params(
         DATASETS='["pinwheel", "gmm"]', DATA='DATASETS[0]', DATA_OPTIONS="{}", METHOD=f'"{method}"',
         STEPS="40 if QUICK else 3000",
         SETTINGS='{"network.width": 64, "network.depth": 2} if QUICK else {}',
-        N_SAMPLES="500 if QUICK else 2000", N_REVERSE="500 if QUICK else 2000", SAMPLE_OPTIONS=sample), notes=notes,
+        N_SAMPLES="500 if QUICK else 2000", N_REVERSE="200 if QUICK else 2000", SAMPLE_OPTIONS=sample), notes=notes,
         extra=extra)
     nb.cells += [new_markdown_cell("## The second dataset\n\nThe same steps on the Gaussian mixture."),
                  new_code_cell('''\
@@ -308,9 +308,10 @@ def notebooks() -> dict[str, nbformat.NotebookNode]:
             "The seed's DSM: a geometric ladder of noise levels, the score learnt with several noise draws per "
             "sample (`n_noise`, lower-variance loss); sampled here by DPM-Solver++ in 20 steps. The seed's "
             "annealed Langevin dynamics is `sampler=\"langevin\"`.",
+            sample="{}",
             notes="The seed's sampler, annealed Langevin dynamics (5 steps per noise level), on the same network:",
             extra='''\
-langevin = run.sample_with_info(N_SAMPLES, seed=1, sampler="langevin")
+langevin = run.sample_with_info(N_SAMPLES, seed=1, sampler="langevin", **({"steps": 20} if QUICK else {}))
 print(f"langevin: {langevin.nfe} network evaluations per sample, {langevin.seconds:.1f} s")
 show(run.hooks.plot_samples(run, langevin.samples, OUT / "langevin", label="pinwheel / dsm, langevin"))
 print(run.hooks.format_result(run.evaluate(langevin.samples, seed=0)))
@@ -377,9 +378,14 @@ print(run.hooks.format_result(run.evaluate(langevin.samples, seed=0)))
 
 
 def main(argv=None) -> None:
+    """Write every notebook whose cells changed; one whose cells are unchanged keeps its outputs."""
     for stem, nb in notebooks().items():
         path = HERE / f"{stem}.ipynb"
         nbformat.validate(nb)
+        if path.is_file():
+            old = nbformat.read(path, as_version=4)
+            if [(c.cell_type, c.source) for c in old.cells] == [(c.cell_type, c.source) for c in nb.cells]:
+                continue
         nbformat.write(nb, path)
         print(f"wrote {path}")
 
