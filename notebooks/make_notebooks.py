@@ -19,8 +19,10 @@ HERE = Path(__file__).resolve().parent
 
 SETUP = '''\
 import os
+import warnings
 from pathlib import Path
 
+warnings.filterwarnings("ignore", message="IProgress not found")   # tqdm's notebook bars want ipywidgets
 import numpy as np
 from IPython.display import Image, display
 
