@@ -178,7 +178,7 @@ def make_config(base: dict | None = None, sets: list[str] | None = None, **flags
         other_method = user.get("method", defaults.get("method")) != defaults.get("method")
         if other_method:
             defaults = {k: v for k, v in defaults.items() if k not in METHOD_FIELDS + ("method",)}
-        print(f"difflab: {user['data']} uses the preset {preset.stem!r} ({preset})"
+        print(f"difflab: {user['data']} uses the preset {preset.stem!r} (difflab/configs/{preset.name})"
               f"{' without its method settings' if other_method else ''}; --set KEY=VALUE overrides it, "
               "--config FILE replaces it", file=sys.stderr)
         user = _overridden(defaults, sets, flags)
