@@ -92,12 +92,13 @@ def fmt(v: float) -> str:
 
 
 def train_within(name: str, minutes: float, probe_steps: int, out: Path, max_warmup: int = 200):
-    """Train configs/<name>.yaml for about `minutes`: a probe measures seconds per step, the real run
+    """Train the preset <name> (difflab/configs/<name>.yaml) for about `minutes`: a probe measures
+    seconds per step, the real run
     gets the steps that fit (so its cosine schedule ends on time) and max_minutes as the hard stop.
     Returns (run, seconds per probe step)."""
     import difflab
 
-    config = ROOT / "configs" / f"{name}.yaml"
+    config = name                                  # the preset shipped in difflab/configs/
     probe = difflab.train(name, config=config, out=out / "probe", steps=probe_steps, overwrite=True, progress=False)
     per_step = probe.train_seconds / probe.info["steps_done"]
     steps = max(probe_steps, int(0.92 * 60 * minutes / per_step))
