@@ -181,9 +181,10 @@ def _plot_names(out: Path) -> list[Path]:
 
 
 def cmd_train(a) -> None:
-    def settings():
-        return make_config(load_yaml(a.config) if a.config else {}, a.set, data=a.data, method=a.method,
-                           steps=a.steps, seed=a.seed, **{"data_options.data_dir": a.data_dir, "log": a.log, "device": a.device})
+    def settings(quiet=False):
+        return make_config(load_yaml(a.config) if a.config else {}, a.set, quiet=quiet, data=a.data,
+                           method=a.method, steps=a.steps, seed=a.seed,
+                           **{"data_options.data_dir": a.data_dir, "log": a.log, "device": a.device})
 
     if a.resume:
         # `train DATA --out RUN --resume` continues with the saved settings; the original command
@@ -191,7 +192,8 @@ def cmd_train(a) -> None:
         repeated = a.method or a.config or a.set or a.seed is not None or a.data_dir or a.log or a.device
         if not repeated:
             check_data(a.out, a.data)
-        path = train(settings() if repeated else None, a.out, resume=True, progress=not a.no_progress, steps=a.steps)
+        path = train(settings(quiet=True) if repeated else None, a.out, resume=True, progress=not a.no_progress,
+                     steps=a.steps)
     else:
         path = train(settings(), a.out, overwrite=a.overwrite, progress=not a.no_progress)
     if ranks_from_env().writes:                    # under torchrun, rank 0 alone writes and prints

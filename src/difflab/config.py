@@ -170,12 +170,12 @@ def load_yaml(path) -> dict:
     return d
 
 
-def make_config(base: dict | None = None, sets: list[str] | None = None, **flags) -> Config:
+def make_config(base: dict | None = None, sets: list[str] | None = None, *, quiet: bool = False, **flags) -> Config:
     """Resolve defaults <- method preset <- `base` (a config file's dict) <- flags <- `sets`.
 
     Without a `base`, a built-in dataset with a preset of its own name (mnist, tictactoe, fsdd,
     sentences, ...) takes that preset as its base, less the method's fields when another method is
-    asked for; stderr says so."""
+    asked for; stderr says so unless `quiet`."""
     user = _overridden(base or {}, sets, flags)
     preset = None if base else default_preset(user.get("data", Config.data))
     if preset is not None:
@@ -183,9 +183,10 @@ def make_config(base: dict | None = None, sets: list[str] | None = None, **flags
         other_method = user.get("method", defaults.get("method")) != defaults.get("method")
         if other_method:
             defaults = {k: v for k, v in defaults.items() if k not in METHOD_FIELDS + ("method",)}
-        print(f"difflab: {user['data']} uses the preset {preset.stem!r} (difflab/configs/{preset.name})"
-              f"{' without its method settings' if other_method else ''}; --set KEY=VALUE overrides it, "
-              "--config FILE replaces it", file=sys.stderr)
+        if not quiet:
+            print(f"difflab: {user['data']} uses the preset {preset.stem!r} (difflab/configs/{preset.name})"
+                  f"{' without its method settings' if other_method else ''}; --set KEY=VALUE overrides it, "
+                  "--config FILE replaces it", file=sys.stderr)
         user = _overridden(defaults, sets, flags)
     for k in user:
         if k not in FIELDS:
