@@ -229,6 +229,8 @@ def main():
                                                                    ("regimes", regimes, list(REGIMES))) if v != d)
                + (" --skip-timing" if a.skip_timing and not a.quick else "")
                + "".join(f" --set {x}" for x in a.set))
+    if a.quick:
+        command = f"python benchmarks/bench_2d.py --quick{' --threads %d' % a.threads if a.threads else ''}"
     figure = FIGURE if full else SUBSET_FIGURE
     lines = [
         "## Core: DDPM and DSM on 2D data (issues 2 and 14)",
