@@ -47,6 +47,7 @@ METHODS = ["ddpm", "dsm"]
 N = 2000
 END_RATIO = 0.05          # noise ratio (normalised units) where the shortened grids end, then one Tweedie step
 TRAINING_LEVERS = {"ema 0.999": {"ema_decay": 0.999}, "6000 steps": {"steps": 6000}}
+LEVERS = {"grid": None, "samplers": None, "ema": "ema 0.999", "steps": "6000 steps"}   # --levers names
 
 
 def trained(runs: Path, data: str, method: str, lever: str | None, sets: dict):
@@ -76,16 +77,17 @@ def shortened(run, sampler: str):
     return torch.tensor(keep, dtype=torch.float64)
 
 
-def variants(run, method: str):
-    """(label, samples, NFE) of the sampler levers on one network."""
+def variants(run, method: str, levers):
+    """(label, samples, NFE) of the default sampler and the chosen sampler levers on one network."""
     default = run.config.sampler
     res = run.sample_with_info(N, seed=100)
     out = [(f"default ({default}, {res.nfe} NFE)", res.samples.astype(np.float64), res.nfe)]
-    ts = shortened(run, default)
-    opts = dict(run.config.sampler_options)
-    out.append((f"grid ends at s = {END_RATIO} + Tweedie step", sample_on(run, default, ts, **opts), len(ts)))
+    if "grid" in levers:
+        ts = shortened(run, default)
+        opts = dict(run.config.sampler_options)
+        out.append((f"grid ends at s = {END_RATIO} + Tweedie step", sample_on(run, default, ts, **opts), len(ts)))
     others = [("dpm-solver", 20)] if method == "ddpm" else [("dpm-solver", 50), ("langevin", None)]
-    for sampler, steps in others:
+    for sampler, steps in others if "samplers" in levers else []:
         res = run.sample_with_info(N, sampler=sampler, steps=steps, seed=100)
         out.append((f"{sampler}, {res.steps} steps ({res.nfe} NFE)", res.samples.astype(np.float64), res.nfe))
     return out
@@ -109,9 +111,13 @@ def main():
     ap.add_argument("--floor-pairs", type=int, default=100, help="truth pairs behind each two-sample floor")
     ap.add_argument("--runs", default=None, help="folder for the trained runs (default: a temporary one)")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--levers", default=",".join(LEVERS), help="comma-separated subset of " + ", ".join(LEVERS))
     ap.add_argument("--print", action="store_true", help="print the section instead of writing BENCHMARKS.md")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
+    levers = [v.strip() for v in a.levers.split(",") if v.strip()]
+    if any(v not in LEVERS for v in levers):
+        raise SystemExit(f"unknown lever in {a.levers!r}; valid: {', '.join(LEVERS)}")
     if a.threads:
         torch.set_num_threads(a.threads)
     start_load, started = os.getloadavg()[0], time.time()
@@ -122,11 +128,12 @@ def main():
         floors = truth_floors(ds, N, np.random.default_rng(12345), pairs=a.floor_pairs)
         floors_note[data] = (floors["tails"]["outlier_share"]["p95"], floors["tails"]["mean_log_prob"]["p05"])
         for method in a.methods.split(","):
-            for lever, sets in [(None, {})] + list(TRAINING_LEVERS.items()):
+            chosen = [LEVERS[k] for k in levers if LEVERS[k]]
+            for lever, sets in [(None, {})] + [(k, v) for k, v in TRAINING_LEVERS.items() if k in chosen]:
                 run = trained(runs, data, method, lever, sets)
                 lik = run_likelihood(run, run.dataset.test)
                 if lever is None:
-                    todo = variants(run, method)
+                    todo = variants(run, method, levers)
                 else:
                     res = run.sample_with_info(N, seed=100)
                     todo = [(f"{lever} (default sampler)", res.samples.astype(np.float64), res.nfe)]
@@ -143,7 +150,9 @@ def main():
         "",
         f"Machine: {machine()}.  ",
         f"Command: `python benchmarks/bench_tails.py{' --threads %d' % a.threads if a.threads else ''}"
-        f"{'' if a.floor_pairs == 100 else ' --floor-pairs %d' % a.floor_pairs}` ({time.strftime('%Y-%m-%d')}, "
+        f"{'' if a.floor_pairs == 100 else ' --floor-pairs %d' % a.floor_pairs}"
+        f"{'' if a.datasets == ','.join(DATASETS) else ' --datasets ' + a.datasets}"
+        f"{'' if levers == list(LEVERS) else ' --levers ' + ','.join(levers)}` ({time.strftime('%Y-%m-%d')}, "
         f"{(time.time() - started) / 60:.0f} min); {load_note(start_load)}.",
         "",
         f"Seed 0, fresh data (every batch drawn from the truth), 2000 samples per row, the defaults except the "
