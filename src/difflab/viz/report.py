@@ -69,6 +69,7 @@ table { border-collapse: collapse; margin: 1em 0; font-size: .92em; }
 th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: right; }
 th { background: #f3f3f3; } td.text, th.text { text-align: left; }
 td.pass { background: #e6f4e6; color: #185c18; } td.fail { background: #fbe6e6; color: #8b1a1a; }
+p.pass { color: #185c18; } p.fail { color: #8b1a1a; }
 figure { display: inline-block; margin: .5em 1em 1em 0; vertical-align: top; max-width: 100%; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: .9em; color: #555; }
