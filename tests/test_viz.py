@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from difflab import viz
-from difflab.viz.report import FAIL, PASS, anchor, fmt, report_problems
+from difflab.viz.links import report_problems
+from difflab.viz.report import FAIL, PASS, anchor, fmt
 
 N = 300     # points per picture: enough to exercise every branch, few enough to stay fast
 

@@ -6,7 +6,8 @@ samples orange, exact densities black.
 """
 from .pairwise import plot_pairwise
 from .plots import plot_dataset, plot_density, plot_losses, plot_samples_vs_reference
-from .report import report_problems, write_report
+from .links import report_problems
+from .report import write_report
 from .reverse import plot_reverse_strip, save_reverse_gif
 from .vector import axis_limits, plot_points
 

@@ -10,8 +10,8 @@
 (model NLL and, where the truth is exact, the KL estimate, each with its standard error).
 
 Both pages are self-contained apart from the images, linked by relative paths; a table of
-contents and every summary row link to the run's section. `report_problems(html_path)` lists
-images that are missing and links that do not resolve.
+contents and every summary row link to the run's section (`links.report_problems` checks a
+written page).
 """
 from __future__ import annotations
 
@@ -19,10 +19,9 @@ import html
 import math
 import numbers
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
 PASS = "✓ pass"         # value within the noise floor (<= its 95th percentile, >= its 5th where higher is better)
 FAIL = "✗ fail"         # value outside the noise floor
@@ -429,46 +428,3 @@ def write_report(out_dir, title: str, runs: list[dict], notes: str | None = None
     path = out_dir / "report.html"
     path.write_text(to_html(title, runs, notes), encoding="utf-8")
     return path
-
-
-# -- checking a written page -----------------------------------------------------------------
-class _Refs(HTMLParser):
-    """Collects the ids, link targets and image sources of an HTML page."""
-
-    def __init__(self):
-        super().__init__()
-        self.ids, self.hrefs, self.srcs, self.meta = [], [], [], []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if a.get("id"):
-            self.ids.append(a["id"])
-        if tag == "a" and a.get("href") is not None:
-            self.hrefs.append(a["href"])
-        if tag == "img":
-            self.srcs.append(a.get("src") or "")
-        if tag == "meta":
-            self.meta.append(a)
-
-
-def report_problems(html_path) -> list[str]:
-    """What is broken in a written HTML page: images whose file is missing, links to an id the
-    page does not have or to a missing file, ids used twice, no viewport tag. Empty when sound;
-    links to other sites (a scheme such as https:) are not followed."""
-    path = Path(html_path)
-    refs = _Refs()
-    refs.feed(path.read_text(encoding="utf-8"))
-    problems = [f"id {i!r} is used more than once" for i in sorted({i for i in refs.ids if refs.ids.count(i) > 1})]
-    if not any(m.get("name") == "viewport" for m in refs.meta):
-        problems.append("no <meta name=\"viewport\"> tag")
-    ids = set(refs.ids)
-    for kind, target in [("image", s) for s in refs.srcs] + [("link", h) for h in refs.hrefs]:
-        parts = urlsplit(target)
-        if parts.scheme or parts.netloc:
-            continue
-        if not parts.path:
-            if kind == "image" or parts.fragment not in ids:
-                problems.append(f"{kind} {target!r} points to no element of the page")
-        elif not (path.parent / unquote(parts.path)).is_file():
-            problems.append(f"{kind} {target!r}: no such file")
-    return problems
