@@ -17,6 +17,7 @@ import numpy as np
 from .config import load_yaml, make_config
 from .errors import DifflabError
 from .eval import judge, reference_floors
+from .outputs import check_replaceable_study_dir
 from .pictures import plot_training
 from .run import load
 from .samplers.likelihood import run_likelihood
@@ -51,6 +52,7 @@ def run_study(out, *, steps=None, seed: int = 0, sets=None, overwrite=False, n_s
     if out.exists() and any(out.iterdir()):
         if not overwrite:
             raise DifflabError(f"output folder {out} already exists; choose another --out or pass --overwrite")
+        check_replaceable_study_dir(out)              # only a study folder: never a user's other files
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     base = load_yaml(config) if config else {}
