@@ -30,6 +30,7 @@ from .pipeline import build_dataset
 from .run import load
 from .samplers import SAMPLERS
 from .samplers.likelihood import load_points, run_likelihood
+from .samplers.nll_bound import run_nll_bound
 from .streaming import sample_to_npy
 from .study import run_study
 from .training import train
@@ -131,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing metrics file")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
-    p = sub.add_parser("likelihood", help="model NLL of data points by the probability-flow ODE, beside the truth")
+    p = sub.add_parser("likelihood", help="model NLL of data points by the probability-flow ODE, beside the truth "
+                                        "(masked runs: the ELBO's NLL bound, nats per sample and bits per cell)")
     p.add_argument("run", help="run folder")
     p.add_argument("--data", default="test", help="test (default), train, or a .npy/.npz file of points in the data's units")
     p.add_argument("--n", type=int, default=None, help="score the first N points (default: all)")
@@ -139,7 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exact (d backward passes) or hutchinson (random probes); default: exact up to 32 dimensions")
     p.add_argument("--probes", type=int, default=1, help="Hutchinson probes per point (default 1)")
     p.add_argument("--steps", type=int, default=64, help="RK4 steps in log noise ratio (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the Hutchinson probes (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the Hutchinson probes or the random maskings (default 0)")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="masked runs: random maskings per point in the NLL bound (default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     _add_runtime_options(p)
 
@@ -312,6 +316,9 @@ def cmd_evaluate(a) -> None:
 def cmd_likelihood(a) -> None:
     run = load(a.run, device=a.device)
     x, what = load_points(run, a.data, a.n)
+    if run.categories is not None:                 # categorical data (masked diffusion): the ELBO's bound
+        _print_nll_bound(a, run, x, what)
+        return
     r = run_likelihood(run, x, steps=a.steps, divergence=a.divergence, n_probes=a.probes, seed=a.seed)
     r["data"] = what
     if a.json:
@@ -324,6 +331,19 @@ def cmd_likelihood(a) -> None:
     if r["nll_true_nats"] is not None:
         print(f"true NLL:  {r['nll_true_nats']:.4f} +- {r['nll_true_se']:.4f} nats per point; model - true = "
               f"{r['kl_nats']:.4f} +- {r['kl_se']:.4f} (estimates KL(truth || model) on test points)")
+    print(f"time: {r['seconds']:.2f} s ({r['nfe_per_point']} network evaluations per point)")
+
+
+def _print_nll_bound(a, run, x, what) -> None:
+    r = run_nll_bound(run, x, repeats=a.repeats, seed=a.seed)
+    r["data"] = what
+    if a.json:
+        print(json.dumps(r))
+        return
+    print(f"{r['n']} points of the {what} under {run.path} (masked diffusion: the ELBO summed over the number "
+          f"of masked cells, {r['repeats']} random masking(s) per point)")
+    print(f"NLL bound: {r['nll_nats']:.4f} +- {r['nll_se']:.4f} nats per sample "
+          f"({r['bits_per_cell']:.4f} +- {r['bits_per_cell_se']:.4f} bits per cell)")
     print(f"time: {r['seconds']:.2f} s ({r['nfe_per_point']} network evaluations per point)")
 
 
