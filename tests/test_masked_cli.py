@@ -7,6 +7,8 @@ import pytest
 
 from difflab.cli import main
 from difflab.config import make_config
+from difflab.denoise import complete, hide_cells
+from difflab.run import load
 from difflab.errors import DifflabError
 
 TINY = ["--set", "network.width=16", "--set", "network.depth=1", "--set", "network.heads=2", "--set", "batch_size=64",
@@ -39,6 +41,21 @@ def test_tictactoe_masked_train_sample_evaluate_likelihood(tmp_path, capsys):
     r = json.loads(capsys.readouterr().out)
     assert r["n"] == 50 and r["cells"] == 9 and r["nfe_per_point"] == 18
     assert r["nll_nats"] > 0 and r["bits_per_cell"] == pytest.approx(r["nll_nats"] / (9 * np.log(2)))
+    # damaged boards: a share of the cells hidden, completed from the model's posterior given the rest
+    clean = tmp_path / "clean.npy"
+    np.save(clean, b[:40])
+    restored = tmp_path / "r.npy"
+    capsys.readouterr()
+    assert cli("denoise", run, "--input", clean, "--hide", 0.3, "--out", restored) == 0
+    assert "boards restored exactly" in capsys.readouterr().out
+    r = np.load(restored)
+    assert r.shape == (40, 9) and set(np.unique(r)) <= {-1, 0, 1}
+    loaded = load(run)
+    hidden = hide_cells(b[:40].shape, 0.5, seed=3)
+    done = complete(loaded, b[:40], hidden, seed=1)
+    assert np.array_equal(done[~hidden], b[:40][~hidden]) and set(np.unique(done)) <= {-1, 0, 1}
+    assert cli("denoise", run, "--input", clean, "--sigma", 0.3, "--out", tmp_path / "r2.npy") != 0
+    assert "--hide" in capsys.readouterr().err
     # the Gaussian samplers do not fit a masked run, and the other way round: one-line errors
     assert cli("sample", run, "--n", 5, "--sampler", "ddim", "--out", tmp_path / "x.npy") != 0
     assert "does not fit the 'masked' process" in capsys.readouterr().err

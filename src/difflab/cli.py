@@ -20,7 +20,7 @@ from .arrays import load_points_file
 from .config import METHODS, SEED_LIMIT, Config, load_yaml, make_config, parse_value
 from .data import get_dataset, list_datasets
 from .data.registry import prefix_names
-from .denoise import MODES, add_noise, denoise
+from .denoise import MODES, add_noise, complete, denoise, hidden_stand_in, hide_cells
 from .errors import DifflabError, unknown_name
 from .files import atomic_write_text, save_npy, save_npz
 from .kind import kind_of
@@ -110,7 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("denoise", help="restore noisy data (images, audio, embeddings, boards) with a trained run")
     p.add_argument("run", help="run folder")
     p.add_argument("--input", required=True, help="images: .npy (N, C, H, W) in [0, 1] or a PNG; other kinds: their own files (see docs)")
-    p.add_argument("--sigma", type=float, required=True, help="noise standard deviation in the data's own units ([0, 1] pixels for images)")
+    p.add_argument("--sigma", type=float, default=None, help="noise standard deviation in the data's own units ([0, 1] pixels "
+                   "for images); needed by every run but a masked one")
+    p.add_argument("--hide", type=float, default=None, help="masked runs (--method masked): the share of cells hidden "
+                   "at random, then completed from the model's posterior given the other cells")
     p.add_argument("--out", required=True, help="restored data .npy (images: a PNG strip is written beside it)")
     p.add_argument("--mode", default="posterior-mean",
                    help="posterior-mean (one step, default) or reverse (the sampler from the matching noise level)")
@@ -270,11 +273,15 @@ def cmd_denoise(a) -> None:
         raise DifflabError(f"--out must be a .npy file, got {out}")
     if a.mode not in MODES:
         raise unknown_name("--mode", a.mode, MODES)
-    if not a.sigma > 0:
+    if a.sigma is not None and not a.sigma > 0:
         raise DifflabError(f"--sigma must be positive, got {a.sigma}")
     if a.n is not None and a.n < 1:
         raise DifflabError(f"--n must be a positive integer, got {a.n}")
     run = load(a.run, device=a.device)
+    if run.categories is not None:
+        return _complete_hidden(a, run, out)
+    if a.sigma is None:
+        raise DifflabError("denoise needs --sigma, the standard deviation of the noise in the data's units")
     hooks = run.hooks
     x = np.asarray(hooks.read_input(a.input, run, noisy=a.noisy), dtype=np.float32)[:a.n]
     check_new_file(out, a.overwrite)
@@ -285,12 +292,36 @@ def cmd_denoise(a) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     save_npy(out, restored)
     print(f"wrote {out}: {len(restored)} items restored from noise of std {a.sigma:g} ({a.mode})")
+    _report_denoised(run, out, clean, noisy, restored, f"denoising at sigma {a.sigma:g} ({a.mode})")
+
+
+def _complete_hidden(a, run, out: Path) -> None:
+    """denoise for a masked run: hide --hide of the cells at random, complete them (denoise.complete)."""
+    if a.hide is None:
+        raise DifflabError("a masked run restores hidden cells: give --hide P, the share of cells hidden at random")
+    if a.noisy:
+        raise DifflabError("a masked run hides the cells itself: give clean data with --hide, without --noisy")
+    hooks = run.hooks
+    x = np.asarray(hooks.read_input(a.input, run), dtype=np.float32)[:a.n]
+    check_new_file(out, a.overwrite)
+    check_new_files(hooks.extra_outputs(out), a.overwrite)
+    hidden = hide_cells(x.shape, a.hide, a.seed)
+    damaged = np.where(hidden, hidden_stand_in(run), x).astype(np.float32)     # boards: hidden cells shown empty
+    restored = hooks.finish(run, complete(run, x, hidden, sampler=a.sampler, steps=a.steps, seed=a.seed))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_npy(out, restored)
+    print(f"wrote {out}: {len(restored)} items, {hidden.mean():.1%} of their cells hidden and completed")
+    _report_denoised(run, out, x, damaged, restored, f"{a.hide:.0%} of cells hidden, completed")
+
+
+def _report_denoised(run, out: Path, clean, noisy, restored, what: str) -> None:
+    hooks = run.hooks
     if clean is not None:
         report = hooks.denoise_report(clean, noisy, restored)
         if report:
             print(report)
     rows = ([] if clean is None else [("clean", clean)]) + [("noisy", noisy), ("restored", restored)]
-    title = f"{run.dataset_name}: denoising at sigma {a.sigma:g} ({a.mode})"
+    title = f"{run.dataset_name}: {what}"
     for path in hooks.write_denoised(run, rows, out, title):
         print(f"wrote {path}")
 
