@@ -90,3 +90,12 @@ def test_masked_preset_and_sampler_checks():
     assert make_config({}, method="ddpm").network["name"] == "mlp"          # the other methods keep their defaults
     with pytest.raises(DifflabError, match="does not fit the 'vp' process"):
         make_config({}, method="ddpm", sampler="masked")
+
+
+def test_masked_run_resumes_exactly(tmp_path):
+    args = ["train", "tictactoe", "--method", "masked", *TINY, "--set", "n_train=256", "--set", "lr_min_ratio=1",
+            "--set", "lr_warmup=5"]
+    assert cli(*args, "--steps", 16, "--out", tmp_path / "whole") == 0
+    assert cli(*args, "--steps", 8, "--out", tmp_path / "parts") == 0
+    assert cli(*args, "--steps", 16, "--out", tmp_path / "parts", "--resume") == 0
+    assert (tmp_path / "whole" / "model.safetensors").read_bytes() == (tmp_path / "parts" / "model.safetensors").read_bytes()
