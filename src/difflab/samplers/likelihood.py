@@ -165,6 +165,9 @@ def run_likelihood(run, x_raw: np.ndarray, *, steps: int = DEFAULT_STEPS, diverg
     an exact log-density; kl is the paired mean of log p_true - log p_model, an estimate of
     KL(truth || model) on test points), n, d, seconds, and the settings.
     """
+    if getattr(run, "categories", None) is not None:
+        raise DifflabError(f"{run.path} is a categorical (masked) run: its likelihood is the ELBO's bound "
+                           f"(samplers.nll_bound.run_nll_bound), not the probability-flow ODE's")
     x_raw = np.asarray(x_raw, dtype=np.float64)
     if x_raw.ndim < 1 or tuple(x_raw.shape[1:]) != tuple(run.shape):
         raise DifflabError(f"points have shape {x_raw.shape}; this run's data has shape "
