@@ -1,7 +1,7 @@
 """Issue 5's audio targets: the Free Spoken Digit Dataset trained within a wall-clock budget on
 this machine, then measured.
 
-configs/fsdd.yaml (DDPM, unet1d-small, class-conditional) trained for --minutes (a short probe
+src/difflab/configs/fsdd.yaml (DDPM, unet1d-small, class-conditional) trained for --minutes (a short probe
 sets the number of steps so the learning-rate schedule ends on time; `max_minutes` is the hard
 stop); training throughput in clips/s; samples with labels 0..9 in turn and classifier-free
 guidance, judged in the features of difflab's own spoken-digit classifier (FD-clf beside its
@@ -114,7 +114,7 @@ def section(r: dict, p: dict, quick: bool) -> str:
     lines = ["## Audio: spoken digits (FSDD) on a CPU (issue 5)", "",
              f"Machine: {machine()}.  ",
              f"Command: `python benchmarks/bench_audio.py{' --quick' if quick else ''}` ({time.strftime('%Y-%m-%d')}); "
-             f"training budget {p['minutes']} min (configs/fsdd.yaml: DDPM, unet1d-small, class-conditional; "
+             f"training budget {p['minutes']} min (src/difflab/configs/fsdd.yaml: DDPM, unet1d-small, class-conditional; "
              "clips of 4096 samples at 4 kHz).", "",
              "| steps | train s | clips/s | samples | sampler | FD-clf | floor median / p95 | confident | "
              "asked label recognised |", "|---|---|---|---|---|---|---|---|---|",

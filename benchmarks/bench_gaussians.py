@@ -1,7 +1,7 @@
 """Issue 5, high-dimensional Gaussians: DDPM on normal-nd as d grows, against the exact truth.
 
 For d in {2, 8, 32, 128, 512}: train DDPM (the method's defaults, the residual MLP) on normal-nd
-(N(mean, A A^T + 0.1 I), data/toy.py), draw groups x N samples with the run's ancestral DDPM
+(N(mean, A A^T + 0.1 I), kinds/vector/toy.py), draw groups x N samples with the run's ancestral DDPM
 sampler (1000 levels) in one call, split them into groups of N (N_GROUPS, fewer at high d:
 GROUPS_FOR) and report:
 

@@ -1,7 +1,7 @@
 """Issue 4's image targets: MNIST (and Fashion-MNIST when its files exist) trained within a
 wall-clock budget on this machine, then measured.
 
-For every dataset: the preset configs/<name>.yaml trained for --minutes (a short probe sets the
+For every dataset: the preset src/difflab/configs/<name>.yaml trained for --minutes (a short probe sets the
 number of steps so the learning-rate schedule ends on time; `max_minutes` is the hard stop),
 training throughput in images/s, samples judged by difflab's own classifier (FD-clf beside its
 train-vs-test floor, confident share, classes present, k-NN precision/recall) without labels and
@@ -196,7 +196,7 @@ def section(results: list[dict], p: dict, quick: bool) -> str:
              f"Machine: {machine()}.  ",
              f"Command: `python benchmarks/bench_images.py{' --quick' if quick else ''} --datasets "
              f"{' '.join(r['name'] for r in results)}` ({time.strftime('%Y-%m-%d')}); "
-             f"training budget {p['minutes']} min per dataset (configs/<name>.yaml), {p['n_samples']} samples.",
+             f"training budget {p['minutes']} min per dataset (src/difflab/configs/<name>.yaml), {p['n_samples']} samples.",
              "", "FD-clf is the Frechet distance in the features of difflab's own classifier (not Inception, so "
              "not FID), beside its floor (train vs test images of the same count, p95). Confident = share of "
              f"samples the classifier labels with probability > 0.9. Guided = labels 0..9 in turn, classifier-free "

@@ -10,7 +10,7 @@ STEPS steps and BUDGET_S = 10 minutes, the decay ending at whichever comes first
   corrector rounds per cell (`sample_masked`'s corrector_rounds), nothing filtered: legal share
   (target: tic-tac-toe >= 99.5%, Connect Four >= 95%), the broken rules, the share of new boards
   among the legal ones beside the truth's at the same size, and the move-count TV beside its
-  floor (`difflab.games.metrics.evaluate_boards`);
+  floor (`difflab.kinds.board.metrics.evaluate_boards`);
 - the NLL bound (`masked_nll_bound`, the MDLM ELBO summed over the number of masked cells, averaged
   over `nll_repeats` random maskings; nats per board and bits per cell) on the training set, the
   test set (Connect Four: the first 1000 boards of each) and, for tic-tac-toe, all 5,478
@@ -38,12 +38,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine  # noqa: E402
+from common import machine, write_section  # noqa: E402
 
 from difflab.data import get_dataset  # noqa: E402
-from difflab.games.boards import CHANNEL_VALUES, decode  # noqa: E402
-from difflab.games.metrics import board_floors, evaluate_boards, format_board_metrics  # noqa: E402
-from difflab.games.spec import get_game  # noqa: E402
+from difflab.kinds.board.boards import CHANNEL_VALUES, decode  # noqa: E402
+from difflab.kinds.board.metrics import board_floors, evaluate_boards, format_board_metrics  # noqa: E402
+from difflab.kinds.board.spec import get_game  # noqa: E402
 from difflab.nets.transformer import Transformer  # noqa: E402
 from difflab.objectives.masked import masked_elbo_count_loss, masked_elbo_loss, masked_nll_bound  # noqa: E402
 from difflab.processes.masked import MaskedProcess  # noqa: E402
@@ -188,6 +188,36 @@ def report(r: dict) -> str:
     return "\n".join(lines)
 
 
+def publish_section(runs: list[dict]) -> None:
+    """The "Games: masked diffusion" section of BENCHMARKS.md, from the JSON of runs of this script."""
+    lines = ["## Games: masked diffusion", "",
+             "`python benchmarks/bench_masked_games.py --games GAME --json F` (then `--publish F ...` writes this "
+             f"section) on {machine().rsplit(',', 1)[0]}, one torch thread, with other work on the machine (load average about 6 on "
+             "2 cores): training time is at most the 10-minute budget. Recipe: " + ", ".join(
+                 f"{k} {v}" for k, v in runs[0]["recipe"].items()) + ". Legal, new-among-legal and move-count TV "
+             "as in the Games section (floors: 100 truth pairs of the same n); the NLL bound is the masked "
+             "ELBO in nats per board (bits per cell).", "",
+             "| game | steps (s) | sampling | NFE | n | legal (target) | new among legal (truth) | move-count TV (floor p95) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for run in runs:
+        for r in run["results"]:
+            for key, m in r["samplings"].items():
+                f = m["floors"]
+                lines.append(f"| {r['game']} | {r['steps']} ({r['train_seconds']:.0f}) | {key} | {m['nfe']} | {m['n']} | "
+                             f"{m['legal_share']:.1%} ({TARGETS[r['game']]:.1%}) | {m['new_share']:.1%} "
+                             f"({f['new_share']['median']:.1%}) | {m['moves_tv']:.4f} ({f['moves_tv']['p95']:.4f}) |")
+    lines += ["", "| game | NLL bound on | boards | nats per board | bits per cell |", "|---|---|---|---|---|"]
+    for run in runs:
+        for r in run["results"]:
+            for key, v in r["nll"].items():
+                lines.append(f"| {r['game']} | {key} | {v['boards']} | {v['nats']:.4f} +- {v['se']:.4f} | "
+                             f"{v['bits_per_cell']:.4f} |")
+            if "entropy_truth_nats" in r:
+                lines.append(f"| {r['game']} | exact entropy of the truth (uniform over 5478) | | "
+                             f"{r['entropy_truth_nats']:.4f} | |")
+    write_section("games-masked", "\n".join(lines))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--games", nargs="+", default=["tictactoe", "connect4"], choices=sorted(TARGETS))
@@ -198,7 +228,12 @@ def main(argv=None) -> None:
     parser.add_argument("--save", default=None, help="save the trained network to PATH.<game>.pt")
     parser.add_argument("--load", default=None, help="skip training: load PATH.<game>.pt saved by --save")
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    parser.add_argument("--publish", nargs="+", default=None, metavar="JSON",
+                        help="write BENCHMARKS.md's masked-games section from JSON files of earlier runs, and stop")
     a = parser.parse_args(argv)
+    if a.publish:
+        publish_section([json.loads(Path(p).read_text()) for p in a.publish])
+        return
     torch.set_num_threads(a.threads)
     settings = QUICK if a.quick else FULL
     for item in a.set:

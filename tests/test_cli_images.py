@@ -106,4 +106,5 @@ def test_train_an_image_dataset_from_data_dir(tmp_path, capsys):
     assert info["config"]["data_options"]["data_dir"] == str(folder) and info["dataset"]["n_train"] == 24
     assert cli("sample", run, "--n", 3, "--sampler", "ddim", "--steps", 2, "--out", tmp_path / "m.npy") == 0
     assert np.load(tmp_path / "m.npy").shape == (3, 1, 28, 28)
+    assert "uses the preset 'mnist'" in capsys.readouterr().err        # a plain `train mnist` gets configs/mnist.yaml
     assert "--resume" in _error(capsys, "train", "mnist", "--out", run, "--resume", "--data-dir", folder)

@@ -5,6 +5,7 @@ Python 2 wrote them (pickle protocol 2, byte strings as BINSTRING, `numpy.core.m
 globals), the binary version as 3073-byte records. Nothing is downloaded.
 """
 import gzip
+import json
 import io
 import os
 import pickle
@@ -352,3 +353,25 @@ def test_real_mnist_loads_with_the_documented_label_counts():
 def test_real_fashion_mnist_test_split():
     x, y = read_idx_pair(FASHION_DIR / "t10k-images-idx3-ubyte.gz", FASHION_DIR / "t10k-labels-idx1-ubyte.gz")
     assert x.shape == (10000, 28, 28) and np.bincount(y).tolist() == [1000] * 10
+
+
+def test_the_cifar10_preset_trains_on_files_in_the_standard_format(tmp_path):
+    """Issue 17: the CIFAR-10 preset (unet-32, flips, class-conditional) trains 2 steps on python
+    batches written here, and its run samples images in [0, 1]."""
+    from difflab.cli import main
+
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        write(folder / name, py2_pickle(cifar_batch(4, rng)))
+    run = tmp_path / "run"
+    assert main(["train", "cifar10", "--data-dir", str(tmp_path), "--steps", "2", "--out", str(run),
+                 "--set", "test_loss_points=4", "--no-progress"]) == 0
+    info = json.loads((run / "config.json").read_text())
+    assert info["config"]["network"]["preset"] == "unet-32" and info["runtime"]["hflip"] is True
+    assert info["config"]["class_conditional"] is True and info["steps_done"] == 2
+    assert main(["sample", str(run), "--n", "2", "--steps", "2", "--labels", "0,1", "--out", str(tmp_path / "s.npy"),
+                 "--no-progress"]) == 0
+    x = np.load(tmp_path / "s.npy")
+    assert x.shape == (2, 3, 32, 32) and 0 <= x.min() and x.max() <= 1

@@ -421,3 +421,13 @@ def test_check_replaceable_study_dir(tmp_path, monkeypatch):
     (study / "thesis.txt").write_text("three years of work")
     with pytest.raises(DifflabError, match="holds thesis.txt, which difflab did not write"):
         check_replaceable_study_dir(study)
+
+
+def test_run_overwrite_replaces_only_a_study_folder(tmp_path, capsys):
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("years of work")
+    assert main(["run", "--out", str(folder), "--overwrite", "--steps", "5"]) == 2
+    assert (folder / "thesis.txt").read_text() == "years of work"
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("difflab: error:") and "\n" not in err

@@ -65,7 +65,7 @@ def test_one_dimension_is_mean_and_std_differences_squared():
 def test_truth_moments_are_those_of_the_dataset_construction():
     ds = get_dataset("normal-nd", d=5, n_train=10, n_test=10, cov_seed=3)
     mean, cov = truth_moments(ds)
-    rng = np.random.default_rng(3)                           # data/toy.py's normal_nd, step by step
+    rng = np.random.default_rng(3)                           # kinds/vector/toy.py's normal_nd, step by step
     a = rng.standard_normal((5, 5)) / math.sqrt(5)
     assert np.array_equal(cov, a @ a.T + 0.1 * np.eye(5)) and np.array_equal(mean, 0.5 * rng.standard_normal(5))
     with pytest.raises(DifflabError, match="not a Gaussian"):

@@ -1,15 +1,16 @@
-"""Every preset shipped in configs/ resolves to a valid config and builds its network."""
-from pathlib import Path
-
+"""Every preset shipped in difflab/configs/ resolves to a valid config and builds its network; presets
+are found by name, and a built-in dataset with a preset of its name uses it by default."""
 import numpy as np
 import pytest
 
-from difflab.config import load_yaml, make_config
+from difflab.cli import main
+from difflab.config import PRESET_DIR, load_yaml, make_config, preset_names
 from difflab.data.registry import list_datasets
+from difflab.errors import DifflabError
 from difflab.pipeline import build_network, resolve_process_config
 from difflab.processes import make_process
 
-PRESETS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+PRESETS = sorted(PRESET_DIR.glob("*.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def shapes():
 
 
 def test_there_are_presets():
-    assert len(PRESETS) >= 8
+    assert len(PRESETS) >= 8 and preset_names() == [p.stem for p in PRESETS]
 
 
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
@@ -32,3 +33,38 @@ def test_preset_resolves_and_builds(path, shapes):
     process = make_process(resolve_process_config(cfg, x))            # VE's sigma_max "auto" needs data
     net = build_network(cfg, shape, process, n_classes=10 if cfg.class_conditional else None)
     assert sum(p.numel() for p in net.parameters()) > 0
+
+
+def test_config_by_name_or_file(tmp_path):
+    assert load_yaml("mnist") == load_yaml(PRESET_DIR / "mnist.yaml")
+    own = tmp_path / "mine.yaml"
+    own.write_text("data: gmm\nsteps: 7\n")
+    assert load_yaml(own) == {"data": "gmm", "steps": 7}
+    with pytest.raises(DifflabError, match="unknown preset 'mnst'; valid names: cifar10, connect4"):
+        load_yaml("mnst")
+    with pytest.raises(DifflabError, match="not found: configs/mnist.yaml; .* --config mnist"):
+        load_yaml("configs/mnist.yaml")          # the folder moved into the package: the message says how
+
+
+def test_a_dataset_uses_its_preset_by_default(capsys):
+    cfg = make_config({}, ["batch_size=8"], data="tictactoe")
+    assert "uses the preset 'tictactoe'" in capsys.readouterr().err
+    preset = load_yaml("tictactoe")
+    assert cfg.network == preset["network"] and cfg.steps == preset["steps"] and cfg.batch_size == 8
+    assert cfg.data_options == {"scale": 0.5} and cfg.process["time_sampling"] == "uniform"
+    # another method keeps the preset's data and network settings, not its process or sampler
+    dsm = make_config({}, [], data="tictactoe", method="dsm")
+    assert dsm.process["name"] == "ve" and dsm.objective == "dsm" and dsm.network == preset["network"]
+    assert "without its method settings" in capsys.readouterr().err
+    # a --config replaces the preset; datasets without a preset are untouched
+    assert make_config({"data": "tictactoe", "steps": 5}, []).network["width"] == 128
+    assert make_config({}, [], data="pinwheel").network["width"] == 128
+    assert "preset" not in capsys.readouterr().err
+
+
+def test_cli_config_by_name_and_help(tmp_path, capsys):
+    assert main(["train", "gmm", "--config", "nope", "--out", str(tmp_path / "r")]) == 2
+    assert "unknown preset 'nope'; valid names:" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "mnist" in capsys.readouterr().out

@@ -3,6 +3,7 @@ import json
 
 from difflab.cli import main
 from difflab.config import make_config
+from difflab.viz import report_problems
 
 
 def test_dsm_defaults_to_dpm_solver_and_langevin_keeps_its_options():
@@ -35,3 +36,16 @@ def test_difflab_run_writes_every_run_picture_and_report(tmp_path, capsys):
     assert "DSM runs are sampled twice" in md
     assert (out / "gmm-dsm" / "samples_langevin.npy").is_file() and (out / "gmm-dsm" / "reverse_langevin.gif").is_file()
     assert "report.html" in capsys.readouterr().out
+    # the tail figures, the verdict and, the truth being exact, the model's NLL and KL estimate
+    for r in summary:
+        ld = r["evaluation"]["log_density"]
+        assert {"outlier_share", "mean_log_prob"} <= set(ld) and ld["outlier_share"]["floor_p95"] > 0
+        assert set(r["verdict"]) == {"as_good_as_data_allow", "checked", "failing"}
+        assert "outlier_share" in r["verdict"]["checked"] and "mean_log_prob" in r["verdict"]["checked"]
+        lik = r["likelihood"]
+        assert lik["n"] == 500 and lik["kl_se"] > 0 and lik["nll_true_nats"] is not None
+    assert by_name["gmm-dsm"]["likelihood"] == by_name["gmm-dsm (langevin)"]["likelihood"]   # one network
+    for text in (md, (out / "report.html").read_text(encoding="utf-8")):
+        assert "outlier share" in text and "mean true log-density" in text and "KL estimate" in text
+        assert "as good as the data allow" in text or "fails: " in text
+    assert report_problems(out / "report.html") == []

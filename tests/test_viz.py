@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from difflab import viz
-from difflab.viz.report import FAIL, PASS, fmt
+from difflab.viz.links import report_problems
+from difflab.viz.report import FAIL, PASS, anchor, fmt
 
 N = 300     # points per picture: enough to exercise every branch, few enough to stay fast
 
@@ -107,27 +108,54 @@ def _evaluation(passing: bool, extras: bool):
         return {"value": v, "floor_median": p95 / 2, "floor_p95": p95, "within_floor": v <= p95,
                 "floor_values": [p95 / 2] * 5}
 
+    def higher(v, p05):
+        return {"value": v, "floor_median": p05 + 0.02, "floor_p05": p05, "within_floor": v >= p05,
+                "floor_values": [p05] * 5, "higher_is_better": True, "k": 3}
+
     ev = {"n_samples": 2000, "reference": "fresh truth",
           "metrics": {"mmd2": metric(1e-4 if passing else 3e-2, 5e-4), "energy": metric(0.002, 0.004),
                       "sw2": metric(0.05, 0.03)}}
     if extras:
         ev["log_density"] = {"samples_mean": -1.23, "truth_mean": -1.2, "truth_mean_sd": 0.02,
-                             "samples_frac_outside_support": 0.0, "truth_frac_outside_support": 0.0}
+                             "samples_frac_outside_support": 0.0, "truth_frac_outside_support": 0.0,
+                             "outlier_share": {**metric(0.0125, 0.0025), "threshold": -6.1, "quantile": 0.001},
+                             "mean_log_prob": {"value": -1.23, "floor_median": -1.2, "floor_p05": -1.24,
+                                               "within_floor": True, "floor_values": [-1.2] * 5},
+                             "outside_support": {"value": 0.021, "floor_p95": 0.0, "bound": 0.01,
+                                                 "within_floor": False}}
         ev["modes"] = {"n_modes": 8, "covered": 7, "share_covered": 0.875, "max_weight_error": 0.12,
                        "frac_off_mode": 0.031}
+    else:
+        ev["metrics"].update(precision=higher(0.71, 0.75), recall=higher(0.8, 0.74))
     return ev
 
 
-def test_report_lists_every_run_metric_and_verdict(tmp_path):
+def _verdict(ev):
+    figures = dict(ev["metrics"])
+    figures.update({k: v for k, v in ev.get("log_density", {}).items() if isinstance(v, dict)})
+    failing = [k for k, m in figures.items() if not m["within_floor"]]
+    return {"as_good_as_data_allow": not failing, "checked": list(figures), "failing": failing}
+
+
+def _runs(tmp_path):
     img = viz.plot_losses({"epoch": [1, 2], "train_loss": [1.0, 0.5], "test_loss": [1.1, 0.6]},
                           tmp_path / "run a" / "losses.png", title="loss")
+    ev_a, ev_b = _evaluation(True, True), _evaluation(False, False)
+    lik = {"nll_nats": 1.31, "nll_se": 0.05, "nll_true_nats": 1.21, "nll_true_se": 0.05, "kl_nats": 0.1,
+           "kl_se": 0.012, "n": 500, "data": "test split"}
     runs = [
         {"name": "ring-ddpm", "dataset": "ring", "method": "ddpm", "train_seconds": 12.3,
-         "evaluation": _evaluation(True, True), "images": {"loss per epoch": "run a/losses.png",
-                                                           "reverse <animated>": "run a/reverse.gif"}},
+         "evaluation": ev_a, "verdict": _verdict(ev_a), "likelihood": lik,
+         "images": {"loss per epoch": "run a/losses.png", "reverse <animated>": "run a/reverse.gif"}},
         {"name": "ring-dsm", "dataset": "ring", "method": "dsm", "train_seconds": 150.0, "sample_seconds": 1.5,
-         "sampler": "langevin, 20 steps", "nfe": 100, "evaluation": _evaluation(False, False), "images": {"losses": "run a/losses.png"}},
+         "sampler": "langevin, 20 steps", "nfe": 100, "evaluation": ev_b, "verdict": _verdict(ev_b),
+         "images": {"losses": "run a/losses.png"}},
     ]
+    return img, runs
+
+
+def test_report_lists_every_run_metric_and_verdict(tmp_path):
+    img, runs = _runs(tmp_path)
     html_path = viz.write_report(tmp_path, "A <study>", runs, notes="Notes & more.")
     assert img.exists() and html_path == tmp_path / "report.html"
     md = (tmp_path / "report.md").read_text(encoding="utf-8")
@@ -138,10 +166,85 @@ def test_report_lists_every_run_metric_and_verdict(tmp_path):
             assert name in text
         assert PASS in text and FAIL in text
         assert "modes covered" in text and "log-density" in text
+        # the tail figures beside their floors, precision/recall beside p05, the NLL/KL, the verdicts
+        for name in ("outlier share", "1.25% / 0.25%", "mean true log-density", "-1.23 / -1.24",
+                     "outside the support", "2.10% / 1.00%", "precision", "0.710 / 0.750", "recall: value / floor p05",
+                     "KL estimate (nats) ± se", "0.100 ± 0.0120", "model NLL", "1.31 ± 0.0500",
+                     "fails: sliced W₂ (sw2), outlier share, outside the support",
+                     "fails: MMD² (mmd2), sliced W₂ (sw2), precision"):
+            assert name in text, name
+        assert "{'value'" not in text        # the tail figures' dicts never land in the key/value table
     assert html.count("<img ") == 3
     assert 'src="run%20a/losses.png"' in html
     assert "A &lt;study&gt;" in html and "reverse &lt;animated&gt;" in html and "Notes &amp; more." in html
     assert "](run%20a/losses.png)" in md
+    assert "[ring-dsm](#ring-dsm)" in md and '<a id="ring-dsm"></a>' in md
+
+
+def test_report_html_is_navigable_and_fits_a_phone(tmp_path):
+    """Parsed with html.parser: a viewport tag, a table of contents, every summary row linked to its
+    section, every table inside a sideways-scrolling div, every image on disk, every #anchor resolving."""
+    from html.parser import HTMLParser
+    from urllib.parse import unquote
+
+    _, runs = _runs(tmp_path)
+    runs[0]["images"].pop("reverse <animated>")           # a picture that was never drawn
+    path = viz.write_report(tmp_path, "study", runs)
+
+    class Page(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.ids, self.hrefs, self.srcs, self.meta, self.stack, self.tables_in_scroll = set(), [], [], [], [], []
+            self.summary_links = []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            self.ids.add(a.get("id"))
+            if tag == "a":
+                self.hrefs.append(a["href"])
+                if "tr" in self.stack and len(self.tables_in_scroll) == 1:
+                    self.summary_links.append(a["href"])
+            if tag == "img":
+                self.srcs.append(a["src"])
+            if tag == "meta":
+                self.meta.append(a)
+            if tag == "table":
+                self.tables_in_scroll.append(self.stack[-1:] == ["div.scroll"])
+            self.stack.append("div.scroll" if tag == "div" and a.get("class") == "scroll" else tag)
+
+        def handle_endtag(self, tag):
+            while self.stack and self.stack.pop().split(".")[0] != tag:
+                pass
+
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    assert {"name": "viewport", "content": "width=device-width, initial-scale=1"} in page.meta
+    assert "contents" in page.ids and "summary" in page.ids
+    assert page.summary_links == ["#ring-ddpm", "#ring-dsm"]
+    assert page.tables_in_scroll and all(page.tables_in_scroll)
+    for src in page.srcs:
+        assert (tmp_path / unquote(src)).is_file(), src
+    for href in page.hrefs:
+        assert href.startswith("#") and href[1:] in page.ids, href
+    assert report_problems(path) == []
+
+
+def test_report_problems_finds_missing_images_and_dead_links(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"png")
+    page = tmp_path / "p.html"
+    page.write_text('<html><head></head><body><h2 id="x">x</h2><img src="a.png"><img src="b%20c.png">'
+                    '<a href="#x">ok</a><a href="#y">dead</a><a href="https://example.org/#z">away</a></body></html>')
+    problems = report_problems(page)
+    assert len(problems) == 3
+    assert any("viewport" in p for p in problems)
+    assert any("b%20c.png" in p for p in problems) and any("'#y'" in p for p in problems)
+
+
+def test_anchors_are_unique_and_plain():
+    taken = set()
+    assert anchor("gmm-dsm (langevin)", taken) == "gmm-dsm-langevin"
+    assert anchor("gmm dsm langevin", taken) == "gmm-dsm-langevin-2"
+    assert anchor("***") == "section"
 
 
 def test_numbers_are_formatted_sensibly():

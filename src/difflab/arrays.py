@@ -54,3 +54,23 @@ def load_points_file(path, what: str = "points") -> np.ndarray:
     if not np.all(finite):
         raise DifflabError(f"{path} holds {int((~finite).sum())} NaN or infinite values")
     return x
+
+
+def check_samples(samples, shape, noun: str = "", dtype=np.float64, what: str = "samples") -> np.ndarray:
+    """Samples (N, *shape) as an array of `dtype`: at least 2 of them, every value finite; else a
+    one-line DifflabError (`what` and `noun` name them in it: "points", "images", "clips")."""
+    x = np.asarray(samples, dtype=dtype)
+    if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != tuple(shape):
+        raise DifflabError(f"{what} have shape {x.shape}; expected {noun + ' ' if noun else ''}"
+                           f"(N, {', '.join(map(str, shape))})")
+    if len(x) < 2:
+        raise DifflabError(f"need at least 2 {what}, got {len(x)}")
+    if not np.all(np.isfinite(x)):
+        raise DifflabError(f"{what} must be finite numbers (found NaN or inf)")
+    return x
+
+
+def clip_to_range(x: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, float]:
+    """(x clipped to [lo, hi], the share of values that were outside it)."""
+    outside = float(np.mean((x < lo - 1e-6) | (x > hi + 1e-6)))
+    return np.clip(x, lo, hi), outside

@@ -17,7 +17,7 @@ import numpy as np
 
 from .version import __version__
 from .arrays import load_points_file
-from .config import METHODS, SEED_LIMIT, Config, load_yaml, make_config, parse_value
+from .config import METHODS, SEED_LIMIT, Config, load_yaml, make_config, parse_value, preset_names
 from .data import get_dataset, list_datasets
 from .data.registry import prefix_names
 from .denoise import MODES, add_noise, complete, denoise, hidden_stand_in, hide_cells
@@ -25,6 +25,7 @@ from .errors import DifflabError, unknown_name
 from .files import atomic_write_text, save_npy, save_npz
 from .kind import kind_of
 from .outputs import check_new_file, check_new_files, check_room, check_writable_folder, staged_folder
+from .model_card import write_model_card
 from .pictures import plot_training
 from .pipeline import build_dataset
 from .run import load
@@ -45,7 +46,8 @@ SAMPLER_NAMES = ", ".join(SAMPLERS)
 def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="number of training steps")
     p.add_argument("--seed", type=int, help="seed that fixes every random choice")
-    p.add_argument("--config", help="YAML preset of settings (see configs/)")
+    p.add_argument("--config", help="YAML file of settings, or a preset shipped with difflab by name: "
+                   f"{', '.join(preset_names())} (default: the preset named like the dataset, if any)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. --set process.beta_end=0.01 (repeatable; the fields are "
                         "documented in difflab/config.py)")
@@ -186,9 +188,10 @@ def _plot_names(out: Path) -> list[Path]:
 
 
 def cmd_train(a) -> None:
-    def settings():
-        return make_config(load_yaml(a.config) if a.config else {}, a.set, data=a.data, method=a.method,
-                           steps=a.steps, seed=a.seed, **{"data_options.data_dir": a.data_dir, "log": a.log, "device": a.device})
+    def settings(quiet=False):
+        return make_config(load_yaml(a.config) if a.config else {}, a.set, quiet=quiet, data=a.data,
+                           method=a.method, steps=a.steps, seed=a.seed,
+                           **{"data_options.data_dir": a.data_dir, "log": a.log, "device": a.device})
 
     if a.resume:
         # `train DATA --out RUN --resume` continues with the saved settings; the original command
@@ -196,7 +199,8 @@ def cmd_train(a) -> None:
         repeated = a.method or a.config or a.set or a.seed is not None or a.data_dir or a.log or a.device
         if not repeated:
             check_data(a.out, a.data)
-        path = train(settings() if repeated else None, a.out, resume=True, progress=not a.no_progress, steps=a.steps)
+        path = train(settings(quiet=True) if repeated else None, a.out, resume=True, progress=not a.no_progress,
+                     steps=a.steps)
     else:
         path = train(settings(), a.out, overwrite=a.overwrite, progress=not a.no_progress)
     if ranks_from_env().writes:                    # under torchrun, rank 0 alone writes and prints
@@ -342,6 +346,9 @@ def cmd_evaluate(a) -> None:
     atomic_write_text(out, json.dumps(result, indent=1))
     print(run.hooks.format_result(result))
     print(f"{'replaced' if replaced else 'wrote'} {out}")
+    if out == run.path / "metrics.json":
+        write_model_card(run.path)
+        print(f"updated {run.path / 'README.md'} (the run's model card, now with these metrics)")
 
 
 def cmd_likelihood(a) -> None:

@@ -1,14 +1,16 @@
 """The run configuration: one dataclass, a comment per field, method presets underneath.
 
 Precedence (lowest first): the dataclass defaults, the method's preset (`METHODS`), a YAML
-`--config` file, command-line flags, then `--set key=value` overrides (dotted keys reach
-into the dict fields, e.g. `--set process.beta_end=0.01 --set network.width=256`).
+`--config` (a file, or the name of a preset shipped in difflab/configs/; without one, the preset
+named like the dataset when there is one), command-line flags, then `--set key=value` overrides
+(dotted keys reach into the dict fields, e.g. `--set process.beta_end=0.01 --set network.width=256`).
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,10 +144,47 @@ def apply_override(d: dict, key: str, value) -> None:
     node[parts[-1]] = value
 
 
+PRESET_DIR = Path(__file__).parent / "configs"   # YAML presets shipped inside the package (and its wheel)
+# What a preset chooses for its method; dropped when a preset is the default and the user picks another method.
+METHOD_FIELDS = ("process", "objective", "n_noise", "sampler", "sample_steps", "sampler_options")
+# What such a preset keeps for a method with training defaults of its own (METHODS[...]["defaults"]).
+DATA_FIELDS = ("data", "data_options", "n_train", "n_test", "data_seed")
+
+
+def preset_names() -> list[str]:
+    """The presets shipped with difflab, by name (`--config NAME`)."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def preset_path(name: str) -> Path:
+    """The file of the preset `name` (e.g. "mnist"); an unknown name is an error listing the valid ones."""
+    if name not in preset_names():
+        raise unknown_name("preset", name, preset_names())
+    return PRESET_DIR / f"{name}.yaml"
+
+
+def resolve_config(spec) -> Path:
+    """`--config`: an existing YAML file, else the name of a shipped preset."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    if path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
+        hint = f"; difflab's own presets go by name, e.g. --config {path.stem}" if path.stem in preset_names() else ""
+        raise DifflabError(f"config file not found: {path}{hint}")
+    return preset_path(str(spec))
+
+
+def default_preset(data) -> Path | None:
+    """The preset named like a built-in dataset (`mnist` -> configs/mnist.yaml) that trains it, if any."""
+    if not isinstance(data, str) or data not in preset_names():
+        return None
+    path = PRESET_DIR / f"{data}.yaml"
+    return path if load_yaml(path).get("data") == data else None
+
+
 def load_yaml(path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise DifflabError(f"config file not found: {path}")
+    """The settings of a `--config`: a YAML file, or a shipped preset by name ("mnist")."""
+    path = resolve_config(path)
     try:
         d = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e:
@@ -155,17 +194,30 @@ def load_yaml(path) -> dict:
     return d
 
 
-def make_config(base: dict | None = None, sets: list[str] | None = None, **flags) -> Config:
-    """Resolve defaults <- method preset <- `base` (a config file's dict) <- flags <- `sets`."""
-    user = copy.deepcopy(base or {})
-    for k, v in flags.items():
-        if v is not None:
-            apply_override(user, k, v)
-    for item in sets or []:
-        if "=" not in item:
-            raise DifflabError(f"--set expects key=value, got {item!r}")
-        k, v = item.split("=", 1)
-        apply_override(user, k.strip(), parse_value(v.strip()))
+def make_config(base: dict | None = None, sets: list[str] | None = None, *, quiet: bool = False, **flags) -> Config:
+    """Resolve defaults <- method preset <- `base` (a config file's dict) <- flags <- `sets`.
+
+    Without a `base`, a built-in dataset with a preset of its own name (mnist, tictactoe, fsdd,
+    sentences, ...) takes that preset as its base, less the method's fields when another method is
+    asked for (only its data settings when that method has training defaults of its own: masked);
+    stderr says so unless `quiet`."""
+    user = _overridden(base or {}, sets, flags)
+    preset = None if base else default_preset(user.get("data", Config.data))
+    if preset is not None:
+        defaults = load_yaml(preset)
+        asked = user.get("method", defaults.get("method"))
+        other_method = asked != defaults.get("method")
+        if other_method:
+            defaults = {k: v for k, v in defaults.items() if k not in METHOD_FIELDS + ("method",)}
+            if METHODS.get(asked, {}).get("defaults"):    # a method with its own network and training (masked)
+                defaults = {k: v for k, v in defaults.items() if k in DATA_FIELDS}
+        dropped = ("" if not other_method else " without its method settings" if not METHODS.get(asked, {}).get("defaults")
+                   else " for its data settings only")
+        if not quiet:
+            print(f"difflab: {user['data']} uses the preset {preset.stem!r} (difflab/configs/{preset.name})"
+                  f"{dropped}; --set KEY=VALUE overrides it, "
+                  "--config FILE replaces it", file=sys.stderr)
+        user = _overridden(defaults, sets, flags)
     for k in user:
         if k not in FIELDS:
             raise unknown_name("config field", k, FIELDS)
@@ -191,6 +243,20 @@ def make_config(base: dict | None = None, sets: list[str] | None = None, **flags
     cfg = Config(**d)
     validate(cfg)
     return cfg
+
+
+def _overridden(base: dict, sets, flags: dict) -> dict:
+    """A copy of `base` with the flags (None: unset) and then the `--set key=value` items applied."""
+    user = copy.deepcopy(base)
+    for k, v in flags.items():
+        if v is not None:
+            apply_override(user, k, v)
+    for item in sets or []:
+        if "=" not in item:
+            raise DifflabError(f"--set expects key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        apply_override(user, k.strip(), parse_value(v.strip()))
+    return user
 
 
 NUMBERS = ("lr", "lr_min_ratio", "weight_decay", "ema_decay", "grad_clip")

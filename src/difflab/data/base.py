@@ -101,7 +101,7 @@ class Dataset:
     """Base class. Subclasses set `name`, `kind`, `train`, `test` and override what they know."""
 
     name: str = "dataset"
-    kind: str = "vector"          # how a batch is pictured: "vector", later "image", "audio", ...
+    kind: str = "vector"          # the kind of data (difflab/kind.py: kind_of(kind) gives its hooks)
     description: str = ""
     train: np.ndarray
     test: np.ndarray
@@ -167,3 +167,12 @@ class Dataset:
     def plot(self, ax, x: np.ndarray, **kw):
         """Draw a batch of raw samples on a matplotlib axis (scatter for vectors)."""
         return plot_points(ax, x, **kw)
+
+
+def seeded_subset(n_avail: int, n: int | None, rng: np.random.Generator, what: str, items: str) -> np.ndarray:
+    """Sorted indices of a seeded random subset of size n of n_avail `items` (all when n is None)."""
+    if n is None:
+        return np.arange(n_avail)
+    if n > n_avail:
+        raise DifflabError(f"{what}: asked for {n} {items}, the split has only {n_avail}")
+    return np.sort(rng.choice(n_avail, size=n, replace=False))

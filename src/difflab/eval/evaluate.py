@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arrays import check_samples
 from ..errors import DifflabError, unknown_name
 from .floor import noise_floor
 from .modes import mode_coverage
@@ -50,14 +51,7 @@ DEFAULT_METRICS = ("mmd2", "energy", "sw2")
 
 
 def _check_samples(samples, dataset) -> np.ndarray:
-    samples = np.asarray(samples, dtype=np.float64)
-    if samples.ndim < 1 or tuple(samples.shape[1:]) != tuple(dataset.shape):
-        raise DifflabError(f"samples have shape {samples.shape}; expected (N, {', '.join(map(str, dataset.shape))})")
-    if len(samples) < 2:
-        raise DifflabError(f"need at least 2 samples to evaluate, got {len(samples)}")
-    if not np.all(np.isfinite(samples)):
-        raise DifflabError("samples must be finite numbers (found NaN or inf)")
-    return samples
+    return check_samples(samples, dataset.shape)
 
 
 def _train_draw(dataset, n: int):

@@ -7,7 +7,7 @@ in closed form (Dowson & Landau 1982):
     FD = |m - mu|^2 + tr(C) + tr(S) - 2 tr((C^{1/2} S C^{1/2})^{1/2})
 
 Unlike the two-sample Frechet distance (eval/frechet.py), only ONE side is estimated: the truth's
-mean and covariance are exact (`GaussianDataset.mean` / `.cov` in data/toy.py). The number is
+mean and covariance are exact (`GaussianDataset.mean` / `.cov` in kinds/vector/toy.py). The number is
 still not 0 for perfect samples, because m and C come from N points: E[FD] grows roughly like
 d^2 / N for covariances of order 1. The floor is the same distance for fresh samples of the
 truth of the same size N, over `n_draws` (>= 20) draws: median and 95th percentile. Samples

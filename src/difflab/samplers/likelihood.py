@@ -48,7 +48,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..arrays import load_points_file
+from ..arrays import check_samples, load_points_file
 from ..errors import DifflabError, unknown_name
 from .common import predict
 from .times import smallest_level_time, t_from_noise_ratio
@@ -168,14 +168,7 @@ def run_likelihood(run, x_raw: np.ndarray, *, steps: int = DEFAULT_STEPS, diverg
     if getattr(run, "categories", None) is not None:
         raise DifflabError(f"{run.path} is a categorical (masked) run: its likelihood is the ELBO's bound "
                            f"(samplers.nll_bound.run_nll_bound), not the probability-flow ODE's")
-    x_raw = np.asarray(x_raw, dtype=np.float64)
-    if x_raw.ndim < 1 or tuple(x_raw.shape[1:]) != tuple(run.shape):
-        raise DifflabError(f"points have shape {x_raw.shape}; this run's data has shape "
-                           f"(N, {', '.join(map(str, run.shape))})")
-    if len(x_raw) < 2:
-        raise DifflabError(f"need at least 2 points, got {len(x_raw)}")
-    if not np.all(np.isfinite(x_raw)):
-        raise DifflabError("points must be finite numbers (found NaN or inf)")
+    x_raw = check_samples(x_raw, run.shape, what="points")
     d = int(np.prod(run.shape))
     divergence = divergence or ("exact" if d <= EXACT_MAX_DIM else "hutchinson")
     gen = torch.Generator(device=run.device).manual_seed(int(seed))

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..arrays import check_samples
 from ..errors import DifflabError
 from ..objectives.masked import masked_nll_bound
 
@@ -28,12 +29,7 @@ def run_nll_bound(run, x_raw: np.ndarray, *, repeats: int = 1, seed: int = 0, ba
         raise DifflabError(f"{run.path} is not a categorical run; its likelihood comes from the probability-flow ODE")
     if not isinstance(repeats, int) or repeats < 1:
         raise DifflabError(f"--repeats must be a positive integer, got {repeats!r}")
-    x_raw = np.asarray(x_raw, dtype=np.float64)
-    if x_raw.ndim < 1 or tuple(x_raw.shape[1:]) != tuple(run.shape):
-        raise DifflabError(f"points have shape {x_raw.shape}; this run's data has shape "
-                           f"(N, {', '.join(map(str, run.shape))})")
-    if len(x_raw) < 2:
-        raise DifflabError(f"need at least 2 points, got {len(x_raw)}")
+    x_raw = check_samples(x_raw, run.shape, what="points")
     classes = run.categories.normalise(x_raw)          # a value outside the run's categories is an error
     cells = int(np.prod(run.shape))
     gen = torch.Generator(device=run.device).manual_seed(int(seed))

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from ..config import Config
 from ..errors import DifflabError
 from ..files import atomic_write_text, save_tensors
+from ..model_card import write_model_card
 from ..outputs import check_replaceable_run_dir, run_inputs
 from ..utils import pick_device
 from . import distributed, runtime
@@ -240,3 +241,4 @@ def finish(out: Path, parts: Parts, s: TrainState, started_at: int, stopped_by: 
     atomic_write_text(out / "config.json", json.dumps({**parts.run_info(), "train_seconds": s.seconds,
                                                        "steps_done": s.step, "started_at_step": started_at,
                                                        "stopped_by": stopped_by}, indent=1))
+    write_model_card(out)                         # README.md (and a diffusers scheduler_config.json for VP)

@@ -6,6 +6,7 @@ samples orange, exact densities black.
 """
 from .pairwise import plot_pairwise
 from .plots import plot_dataset, plot_density, plot_losses, plot_samples_vs_reference
+from .links import report_problems
 from .report import write_report
 from .reverse import plot_reverse_strip, save_reverse_gif
 from .vector import axis_limits, plot_points
@@ -19,6 +20,7 @@ __all__ = [
     "plot_points",
     "plot_reverse_strip",
     "plot_samples_vs_reference",
+    "report_problems",
     "save_reverse_gif",
     "write_report",
 ]

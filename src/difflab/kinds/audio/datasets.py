@@ -48,7 +48,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from ...errors import DifflabError
-from ...data.base import Dataset, Normaliser
+from ...data.base import Dataset, Normaliser, seeded_subset
 from ...data.paths import search_dirs
 from .pictures import plot_waveform_stack
 from ...data.registry import register, register_prefix
@@ -206,12 +206,7 @@ def _peak(value):
 
 
 def _subset(n_avail: int, n: int | None, rng: np.random.Generator, what: str) -> np.ndarray:
-    """Sorted indices of a seeded random subset of size n (all when n is None)."""
-    if n is None:
-        return np.arange(n_avail)
-    if n > n_avail:
-        raise DifflabError(f"{what}: asked for {n} clips, the split has only {n_avail}")
-    return np.sort(rng.choice(n_avail, size=n, replace=False))
+    return seeded_subset(n_avail, n, rng, what, "clips")
 
 
 # -- FSDD --------------------------------------------------------------------------------------------

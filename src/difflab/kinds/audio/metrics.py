@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...arrays import check_samples, clip_to_range
 from ...errors import DifflabError
 from ...eval.classifier import (BATCH_EVAL, CONFIDENT, Classifier, ClassifierOptions, cache_key, data_hash,
                                 fit_classifier, labelled_train, load_or_train, seeded)
@@ -206,15 +207,7 @@ def label_summary(proba: np.ndarray, class_names, test_proba: np.ndarray) -> dic
 def evaluate_audio(samples, dataset, rng: np.random.Generator, *, classifier=None, n_pairs: int = 10,
                    floors: dict | None = None) -> dict:
     """Measure generated clips (N, 1, L) against an audio dataset's test split; see the module docstring."""
-    x = np.asarray(samples, dtype=np.float32)
-    if x.ndim != 3 or tuple(x.shape[1:]) != tuple(dataset.shape):
-        raise DifflabError(f"samples have shape {x.shape}; expected clips (N, {', '.join(map(str, dataset.shape))})")
-    if len(x) < 2:
-        raise DifflabError(f"need at least 2 samples to evaluate, got {len(x)}")
-    if not np.all(np.isfinite(x)):
-        raise DifflabError("samples must be finite numbers (found NaN or inf)")
-    clipped = float(np.mean(np.abs(x) > 1 + 1e-6))
-    x = np.clip(x, -1.0, 1.0)
+    x, clipped = clip_to_range(check_samples(samples, dataset.shape, "clips", np.float32), -1.0, 1.0)
     n = len(x)
     features, space, clf = feature_fn(dataset, classifier)
     notes = []

@@ -1,6 +1,6 @@
 """The two games as one small record each: board size, legality check and its reasons.
 
-The modality, the datasets and the pictures look a game up here by name or by the number of
+The board kind, the datasets and the pictures look a game up here by name or by the number of
 cells of a board (9 or 42), so nothing else needs to know which game it holds.
 """
 from __future__ import annotations

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from ...errors import DifflabError
-from ...data.base import Dataset, Normaliser
+from ...data.base import Dataset, Normaliser, seeded_subset
 from .cifar import download_cifar10, download_file, find_cifar10, load_cifar10
 from .cifar import CLASSES as CIFAR10_CLASSES
 from .idx import read_idx_pair
@@ -119,12 +119,7 @@ def _flag(name, value) -> bool:
 
 
 def _subset(n_avail: int, n: int | None, rng: np.random.Generator, what: str) -> np.ndarray:
-    """Sorted indices of a seeded random subset of size n (all when n is None)."""
-    if n is None:
-        return np.arange(n_avail)
-    if n > n_avail:
-        raise DifflabError(f"{what}: asked for {n} images, the split has only {n_avail}")
-    return np.sort(rng.choice(n_avail, size=n, replace=False))
+    return seeded_subset(n_avail, n, rng, what, "images")
 
 
 def _to_unit(images_u8: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...arrays import check_samples, clip_to_range
 from ...errors import DifflabError
 from ...eval.classifier import CONFIDENT, Classifier
 from ...eval.frechet import frechet_distance, knn_precision_recall
@@ -44,15 +45,7 @@ K_NN = 3                         # neighbourhood size of the precision/recall ma
 
 def _check_images(samples, dataset) -> tuple[np.ndarray, float]:
     """(float32 samples clipped to [0, 1], share of pixel values that were outside [0, 1])."""
-    x = np.asarray(samples, dtype=np.float32)
-    if x.ndim != 4 or tuple(x.shape[1:]) != tuple(dataset.shape):
-        raise DifflabError(f"samples have shape {x.shape}; expected images (N, {', '.join(map(str, dataset.shape))})")
-    if len(x) < 2:
-        raise DifflabError(f"need at least 2 samples to evaluate, got {len(x)}")
-    if not np.all(np.isfinite(x)):
-        raise DifflabError("samples must be finite numbers (found NaN or inf)")
-    outside = float(np.mean((x < -1e-6) | (x > 1 + 1e-6)))
-    return np.clip(x, 0.0, 1.0), outside
+    return clip_to_range(check_samples(samples, dataset.shape, "images", np.float32), 0.0, 1.0)
 
 
 def _draw(n_avail: int, n: int, rng: np.random.Generator) -> np.ndarray:

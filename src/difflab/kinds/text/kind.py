@@ -1,4 +1,4 @@
-"""Sentence embeddings (kind "text", data/sentences.py): what samples are shown with and measured by.
+"""Sentence embeddings (kind "text", kinds/text/datasets.py): what samples are shown with and measured by.
 
 A generated embedding is not a sentence; it is read through the real sentences nearest to it
 (cosine similarity, the geometry MiniLM was trained for). `difflab sample` writes

@@ -216,7 +216,7 @@ def gmm(n_train=2000, n_test=500, seed=0, *, preset="ring", n_modes=None, radius
 @register("pinwheel", "5-arm pinwheel (Johnson et al. 2016), exact density")
 def pinwheel(n_train=2000, n_test=500, seed=0, *, n_arms=5, radial_std=0.3, tangential_std=0.1,
              rate=0.25) -> Dataset:
-    """Pinwheel of Johnson et al. 2016; exact density by root finding (see data/pinwheel.py)."""
+    """Pinwheel of Johnson et al. 2016; exact density by root finding (see pinwheel.py)."""
     opts = dict(n_arms=_integer("n_arms", n_arms, 1),
                 radial_std=_number("radial_std", radial_std, positive=True),
                 tangential_std=_number("tangential_std", tangential_std, positive=True),
