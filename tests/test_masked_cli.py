@@ -88,6 +88,10 @@ def test_masked_preset_and_sampler_checks():
     assert (cfg.objective, cfg.sampler, cfg.sample_steps) == ("masked-elbo", "masked", None)
     assert cfg.network["name"] == "transformer" and cfg.network["input_scaling"] is False
     assert make_config({}, method="ddpm").network["name"] == "mlp"          # the other methods keep their defaults
+    # a built-in dataset's default preset (tictactoe: ddpm, an MLP, 40000 steps) lends masked its data settings only
+    cfg = make_config({}, data="tictactoe", method="masked", quiet=True)
+    assert (cfg.network["name"], cfg.steps, cfg.batch_size) == ("transformer", 3000, 128)
+    assert make_config({}, data="tictactoe", quiet=True).network["name"] == "mlp"
     with pytest.raises(DifflabError, match="does not fit the 'vp' process"):
         make_config({}, method="ddpm", sampler="masked")
 
