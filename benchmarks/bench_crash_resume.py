@@ -17,7 +17,7 @@ started at the step of the checkpoint it found on disk, so it trained only the r
 Writes the `crash-resume` section of BENCHMARKS.md.
 
     python benchmarks/bench_crash_resume.py          # about 3 min on one busy core
-The test suite runs a small version of the same loop (tests/test_crash_resume.py).
+The test suite runs a small version of the same loop (tests/training/test_crash_resume.py).
 """
 from __future__ import annotations
 

@@ -88,7 +88,7 @@ class Kind:
         `Run.sample_with_snapshots` are drawn as they are instead of sampling again."""
         snaps = snapshots if snapshots is not None else run.reverse_snapshots(n, seed=seed, **sample_kw)
         title = f"{run.dataset_name} / {run.config.method}: reverse process ({sampler_name(run, sample_kw)})"
-        return [Path(viz.plot_reverse_strip(snaps, f"{prefix}.png", title=title)),
+        return [Path(viz.plot_reverse_strip(snaps, f"{prefix}.png", title=title, log_ratios=log_ratios(run, snaps))),
                 Path(viz.save_reverse_gif(snaps, f"{prefix}.gif", title=title))]
 
     def evaluate(self, samples: np.ndarray, dataset, rng: np.random.Generator, n_pairs: int = 10,
@@ -120,6 +120,16 @@ def plot_split_panels(ds, path) -> Path:
         ds.plot(ax, x)
         ax.set_title(f"{label} (N={len(x)})")
     return save(fig, path)
+
+
+def log_ratios(run, snapshots) -> list[float]:
+    """log(sigma / alpha) of each snapshot's time under the run's process (-inf at the data, t = 0
+    of a VP process): where reverse pictures space their panels (viz.reverse.pick_levels)."""
+    out = []
+    for t, _ in snapshots:
+        r = float(run.process.noise_ratio(float(t)))
+        out.append(float(np.log(r)) if r > 0 else -np.inf)
+    return out
 
 
 def sampler_name(run, sample_kw: dict) -> str:

@@ -25,6 +25,19 @@ def pick(n_items: int, n: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n_items - 1, max(1, min(n, n_items)))).astype(int))
 
 
+def pick_levels(log_ratios, n: int) -> np.ndarray:
+    """Up to n snapshot indices whose log noise ratios log(sigma / alpha) are as evenly spaced as the
+    snapshots allow (evenly in log-SNR), always the first (noise) and the last (data). Where noise
+    levels are spaced evenly in time, most of them are pure noise; this spends the panels on change."""
+    lam = np.asarray(log_ratios, dtype=np.float64)
+    finite = np.flatnonzero(np.isfinite(lam))
+    if len(lam) <= n or len(finite) < 2:
+        return pick(len(lam), n)
+    targets = np.linspace(lam[finite[0]], lam[finite[-1]], n - (0 if finite[-1] == len(lam) - 1 else 1))
+    chosen = {int(finite[np.argmin(np.abs(lam[finite] - v))]) for v in targets}
+    return np.array(sorted(chosen | {0, len(lam) - 1}))
+
+
 def reverse_limits(snapshots) -> np.ndarray:
     """(k, 2) window over the plotted dims (k = 1 or 2): the data's, widened towards the noise."""
     last = as_points(snapshots[-1][1])
@@ -59,9 +72,11 @@ def _hist_peak(snapshots, limits, bins=60) -> float:
     return 1.08 * peak if peak > 0 else 1.0
 
 
-def plot_reverse_strip(snapshots, path, title: str, n_panels: int = 8):
-    """A row of `n_panels` evenly spaced snapshots (always the noise and the data), one window."""
-    snaps = [snapshots[i] for i in pick(len(snapshots), n_panels)]
+def plot_reverse_strip(snapshots, path, title: str, n_panels: int = 8, log_ratios=None):
+    """A row of `n_panels` snapshots (always the noise and the data), one window: evenly spaced in
+    log noise ratio when `log_ratios` (one per snapshot) are given, else evenly in steps."""
+    idx = pick(len(snapshots), n_panels) if log_ratios is None else pick_levels(log_ratios, n_panels)
+    snaps = [snapshots[i] for i in idx]
     limits = reverse_limits(snapshots)
     d = as_points(snaps[-1][1]).shape[1]
     y_max = _hist_peak(snaps, limits) if d == 1 else None

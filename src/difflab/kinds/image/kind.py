@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ...denoise import psnr
-from ...kind import Kind, plot_split_panels, register_kind, sampler_name
+from ...kind import Kind, log_ratios, plot_split_panels, register_kind, sampler_name
 from .io import load_images
 from .metrics import evaluate_images, format_image_metrics
 from .pictures import plot_image_grid, plot_image_rows, plot_images_vs_reference, plot_reverse_grid, save_reverse_gif
@@ -54,7 +54,7 @@ class ImageKind(Kind):
         """<prefix>.png (rows = samples, columns = times) and <prefix>.gif, of at most 16 images."""
         snaps = snapshots if snapshots is not None else run.reverse_snapshots(min(n, 16), seed=seed, **sample_kw)
         title = f"{run.dataset_name} / {run.config.method}: reverse process ({sampler_name(run, sample_kw)})"
-        return [Path(plot_reverse_grid(snaps, f"{prefix}.png", title)),
+        return [Path(plot_reverse_grid(snaps, f"{prefix}.png", title, log_ratios=log_ratios(run, snaps))),
                 Path(save_reverse_gif(snaps, f"{prefix}.gif", title))]
 
     def evaluate(self, samples, dataset, rng, n_pairs: int = 10, floors: dict | None = None) -> dict:

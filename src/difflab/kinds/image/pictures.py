@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .datasets import image_grid
+from ...viz.reverse import pick_levels
 from ...viz._figure import new_figure, render_rgb, save, settle
 
 
@@ -52,10 +53,12 @@ def _pick(n_items: int, n: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n_items - 1, max(1, min(n, n_items)))).astype(int))
 
 
-def plot_reverse_grid(snapshots, path, title: str, n_rows: int = 8, n_cols: int = 10) -> Path:
-    """Rows = the first `n_rows` samples, columns = `n_cols` evenly spaced times from noise (left)
-    to the samples (right); `snapshots` is [(t, images (N, C, H, W))]."""
-    snaps = [snapshots[i] for i in _pick(len(snapshots), n_cols)]
+def plot_reverse_grid(snapshots, path, title: str, n_rows: int = 8, n_cols: int = 10, log_ratios=None) -> Path:
+    """Rows = the first `n_rows` samples, columns = `n_cols` times from noise (left) to the samples
+    (right), evenly spaced in log noise ratio when `log_ratios` are given; `snapshots` is
+    [(t, images (N, C, H, W))]."""
+    idx = _pick(len(snapshots), n_cols) if log_ratios is None else pick_levels(log_ratios, n_cols)
+    snaps = [snapshots[i] for i in idx]
     rows = min(n_rows, len(snaps[0][1]))
     cols = len(snaps)
     c, h, w = np.asarray(snaps[0][1]).shape[1:]

@@ -136,7 +136,7 @@ from pathlib import Path  # noqa: E402
 
 from difflab.nets.unet1d import UNet1d  # noqa: E402
 
-REFERENCE = Path(__file__).parent / "data" / "unet_reference.json"
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "unet_reference.json"
 CASES = {   # name -> (network class, data shape, settings)
     "unet-28": (UNet, (1, 28, 28), dict(preset="unet-28")),
     "unet-32": (UNet, (3, 32, 32), dict(preset="unet-32", n_classes=10)),

@@ -13,7 +13,7 @@ import pytest
 from difflab.config import make_config
 from difflab.training import train
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("bench_crash_resume", ROOT / "benchmarks" / "bench_crash_resume.py")
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)

@@ -253,3 +253,17 @@ def test_numbers_are_formatted_sensibly():
     assert fmt(12.345) == "12.3"
     assert fmt(1234.5) == "1234"
     assert fmt(None) == "–" and fmt(0.0) == "0" and fmt(7) == "7" and fmt(float("nan")) == "nan"
+
+
+def test_reverse_panels_are_spaced_evenly_in_log_noise_ratio():
+    from difflab.viz.reverse import pick_levels
+
+    # 1000 levels evenly spaced in time on a VP-like ratio: most of them pure noise
+    t = np.linspace(1, 0, 1001)
+    with np.errstate(divide="ignore"):
+        log_ratio = np.log(np.expm1(10 * t) / 10)                # -inf at t = 0 (the data)
+    idx = pick_levels(log_ratio, 8)
+    assert idx[0] == 0 and idx[-1] == 1000 and len(idx) == 8
+    gaps = np.diff(log_ratio[idx[:-1]])
+    assert np.allclose(gaps, gaps[0], rtol=0.05)                  # equal steps in log(sigma / alpha)
+    assert (t[idx[1:-1]] < 0.9).all()                             # not spent on the noise

@@ -22,7 +22,7 @@ from difflab.kinds.image.cifar import read_cifar_binary, read_cifar_python_batch
 from difflab.kinds.image.idx import read_idx, read_idx_pair
 from difflab.errors import DifflabError
 
-MNIST_DIR = Path(__file__).parents[2] / "shared" / "data" / "mnist"
+MNIST_DIR = Path(__file__).resolve().parents[4] / "shared" / "data" / "mnist"
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]       # from SOURCE.md
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
