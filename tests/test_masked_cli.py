@@ -26,7 +26,7 @@ def test_tictactoe_masked_train_sample_evaluate_likelihood(tmp_path, capsys):
     assert info["process"] == {"name": "masked", "schedule": "linear", "n_classes": 3}
     assert info["categories"] == {"values": [-1.0, 0.0, 1.0]}
     out = tmp_path / "b.npy"
-    assert cli("sample", run, "--n", 200, "--out", out) == 0
+    assert cli("sample", run, "--n", 200, "--out", out, "--plot") == 0
     assert "sampler masked, 9 steps, NFE 9 per sample" in capsys.readouterr().out      # one step per cell
     b = np.load(out)
     assert b.shape == (200, 9) and set(np.unique(b)) <= {-1, 0, 1}
