@@ -89,9 +89,14 @@ def total(value: float, ranks: Ranks, device: torch.device) -> float:
     return float(t.item())
 
 
-def agree(flag: bool, ranks: Ranks, device: torch.device) -> bool:
-    """True on every rank when it is true on any rank (a Ctrl-C seen by one stops all)."""
-    return total(float(flag), ranks, device) > 0
+def agree(flags: list[bool], ranks: Ranks, device: torch.device) -> list[bool]:
+    """Each flag true on every rank when it is true on any rank (a Ctrl-C seen by one stops all),
+    in one collective call."""
+    if ranks.world == 1:
+        return [bool(f) for f in flags]
+    t = torch.tensor([float(f) for f in flags], dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return [bool(v > 0) for v in t.tolist()]
 
 
 def barrier(ranks: Ranks) -> None:

@@ -131,12 +131,13 @@ def run_steps(out: Path, parts: Parts, s: TrainState, progress: bool) -> str | N
     log = open_log(out, parts)
     with StopOnInterrupt() as interrupt, bar, closing(log):
         while s.step < cfg.steps:
-            if agree(interrupt.requested, ranks, device):      # Ctrl-C: save this step boundary and stop
+            over = cfg.max_minutes is not None and time.perf_counter() - call_start > 60 * cfg.max_minutes
+            interrupted, over = agree([interrupt.requested, over], ranks, device)   # the ranks decide together
+            if interrupted:                           # Ctrl-C: save this step boundary and stop
                 save(out, parts, s)
                 raise DifflabError(f"interrupted at step {s.step}; the checkpoint is saved: resume with the "
                                    f"same command plus --resume (or `difflab train ... --out {out} --resume`)")
-            over = cfg.max_minutes is not None and time.perf_counter() - call_start > 60 * cfg.max_minutes
-            if agree(over, ranks, device):
+            if over:
                 return "max_minutes"                  # the wall-clock budget: end here, save as usual
             loss, lr, grad_norm = one_step(out, parts, s)
             log.step(s.step, loss, lr, grad_norm)
