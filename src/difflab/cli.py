@@ -20,7 +20,7 @@ from .arrays import load_points_file
 from .config import METHODS, SEED_LIMIT, Config, load_yaml, make_config, parse_value, preset_names
 from .data import get_dataset, list_datasets
 from .data.registry import prefix_names
-from .denoise import MODES, add_noise, denoise
+from .denoise import MODES, add_noise, complete, denoise, hidden_stand_in, hide_cells
 from .errors import DifflabError, unknown_name
 from .files import atomic_write_text, save_npy, save_npz
 from .kind import kind_of
@@ -31,6 +31,7 @@ from .pipeline import build_dataset
 from .run import load
 from .samplers import SAMPLERS
 from .samplers.likelihood import load_points, run_likelihood
+from .samplers.nll_bound import run_nll_bound
 from .streaming import sample_to_npy
 from .study import run_study
 from .training import train
@@ -111,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("denoise", help="restore noisy data (images, audio, embeddings, boards) with a trained run")
     p.add_argument("run", help="run folder")
     p.add_argument("--input", required=True, help="images: .npy (N, C, H, W) in [0, 1] or a PNG; other kinds: their own files (see docs)")
-    p.add_argument("--sigma", type=float, required=True, help="noise standard deviation in the data's own units ([0, 1] pixels for images)")
+    p.add_argument("--sigma", type=float, default=None, help="noise standard deviation in the data's own units ([0, 1] pixels "
+                   "for images); needed by every run but a masked one")
+    p.add_argument("--hide", type=float, default=None, help="masked runs (--method masked): the share of cells hidden "
+                   "at random, then completed from the model's posterior given the other cells")
     p.add_argument("--out", required=True, help="restored data .npy (images: a PNG strip is written beside it)")
     p.add_argument("--mode", default="posterior-mean",
                    help="posterior-mean (one step, default) or reverse (the sampler from the matching noise level)")
@@ -133,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing metrics file")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
-    p = sub.add_parser("likelihood", help="model NLL of data points by the probability-flow ODE, beside the truth")
+    p = sub.add_parser("likelihood", help="model NLL of data points by the probability-flow ODE, beside the truth "
+                                        "(masked runs: the ELBO's NLL bound, nats per sample and bits per cell)")
     p.add_argument("run", help="run folder")
     p.add_argument("--data", default="test", help="test (default), train, or a .npy/.npz file of points in the data's units")
     p.add_argument("--n", type=int, default=None, help="score the first N points (default: all)")
@@ -141,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exact (d backward passes) or hutchinson (random probes); default: exact up to 32 dimensions")
     p.add_argument("--probes", type=int, default=1, help="Hutchinson probes per point (default 1)")
     p.add_argument("--steps", type=int, default=64, help="RK4 steps in log noise ratio (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the Hutchinson probes (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the Hutchinson probes or the random maskings (default 0)")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="masked runs: random maskings per point in the NLL bound (default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     _add_runtime_options(p)
 
@@ -270,11 +277,15 @@ def cmd_denoise(a) -> None:
         raise DifflabError(f"--out must be a .npy file, got {out}")
     if a.mode not in MODES:
         raise unknown_name("--mode", a.mode, MODES)
-    if not a.sigma > 0:
+    if a.sigma is not None and not a.sigma > 0:
         raise DifflabError(f"--sigma must be positive, got {a.sigma}")
     if a.n is not None and a.n < 1:
         raise DifflabError(f"--n must be a positive integer, got {a.n}")
     run = load(a.run, device=a.device)
+    if run.categories is not None:
+        return _complete_hidden(a, run, out)
+    if a.sigma is None:
+        raise DifflabError("denoise needs --sigma, the standard deviation of the noise in the data's units")
     hooks = run.hooks
     x = np.asarray(hooks.read_input(a.input, run, noisy=a.noisy), dtype=np.float32)[:a.n]
     check_new_file(out, a.overwrite)
@@ -285,12 +296,36 @@ def cmd_denoise(a) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     save_npy(out, restored)
     print(f"wrote {out}: {len(restored)} items restored from noise of std {a.sigma:g} ({a.mode})")
+    _report_denoised(run, out, clean, noisy, restored, f"denoising at sigma {a.sigma:g} ({a.mode})")
+
+
+def _complete_hidden(a, run, out: Path) -> None:
+    """denoise for a masked run: hide --hide of the cells at random, complete them (denoise.complete)."""
+    if a.hide is None:
+        raise DifflabError("a masked run restores hidden cells: give --hide P, the share of cells hidden at random")
+    if a.noisy:
+        raise DifflabError("a masked run hides the cells itself: give clean data with --hide, without --noisy")
+    hooks = run.hooks
+    x = np.asarray(hooks.read_input(a.input, run), dtype=np.float32)[:a.n]
+    check_new_file(out, a.overwrite)
+    check_new_files(hooks.extra_outputs(out), a.overwrite)
+    hidden = hide_cells(x.shape, a.hide, a.seed)
+    damaged = np.where(hidden, hidden_stand_in(run), x).astype(np.float32)     # boards: hidden cells shown empty
+    restored = hooks.finish(run, complete(run, x, hidden, sampler=a.sampler, steps=a.steps, seed=a.seed))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_npy(out, restored)
+    print(f"wrote {out}: {len(restored)} items, {hidden.mean():.1%} of their cells hidden and completed")
+    _report_denoised(run, out, x, damaged, restored, f"{a.hide:.0%} of cells hidden, completed")
+
+
+def _report_denoised(run, out: Path, clean, noisy, restored, what: str) -> None:
+    hooks = run.hooks
     if clean is not None:
         report = hooks.denoise_report(clean, noisy, restored)
         if report:
             print(report)
     rows = ([] if clean is None else [("clean", clean)]) + [("noisy", noisy), ("restored", restored)]
-    title = f"{run.dataset_name}: denoising at sigma {a.sigma:g} ({a.mode})"
+    title = f"{run.dataset_name}: {what}"
     for path in hooks.write_denoised(run, rows, out, title):
         print(f"wrote {path}")
 
@@ -319,6 +354,9 @@ def cmd_evaluate(a) -> None:
 def cmd_likelihood(a) -> None:
     run = load(a.run, device=a.device)
     x, what = load_points(run, a.data, a.n)
+    if run.categories is not None:                 # categorical data (masked diffusion): the ELBO's bound
+        _print_nll_bound(a, run, x, what)
+        return
     r = run_likelihood(run, x, steps=a.steps, divergence=a.divergence, n_probes=a.probes, seed=a.seed)
     r["data"] = what
     if a.json:
@@ -331,6 +369,19 @@ def cmd_likelihood(a) -> None:
     if r["nll_true_nats"] is not None:
         print(f"true NLL:  {r['nll_true_nats']:.4f} +- {r['nll_true_se']:.4f} nats per point; model - true = "
               f"{r['kl_nats']:.4f} +- {r['kl_se']:.4f} (estimates KL(truth || model) on test points)")
+    print(f"time: {r['seconds']:.2f} s ({r['nfe_per_point']} network evaluations per point)")
+
+
+def _print_nll_bound(a, run, x, what) -> None:
+    r = run_nll_bound(run, x, repeats=a.repeats, seed=a.seed)
+    r["data"] = what
+    if a.json:
+        print(json.dumps(r))
+        return
+    print(f"{r['n']} points of the {what} under {run.path} (masked diffusion: the ELBO summed over the number "
+          f"of masked cells, {r['repeats']} random masking(s) per point)")
+    print(f"NLL bound: {r['nll_nats']:.4f} +- {r['nll_se']:.4f} nats per sample "
+          f"({r['bits_per_cell']:.4f} +- {r['bits_per_cell_se']:.4f} bits per cell)")
     print(f"time: {r['seconds']:.2f} s ({r['nfe_per_point']} network evaluations per point)")
 
 

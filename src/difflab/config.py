@@ -19,7 +19,8 @@ import yaml
 
 from .errors import DifflabError, unknown_name
 from .objectives import get_objective
-from .samplers import get_sampler
+from .processes import is_categorical
+from .samplers import get_sampler, get_spec
 
 # What "ddpm" and "dsm" mean: a process, an objective and a default sampler.
 METHODS = {
@@ -43,6 +44,26 @@ METHODS = {
         "sample_steps": 20,
         "sampler_options": {},
     },
+    # Masked (absorbing-state) diffusion for categorical data (boards, a file of small integers):
+    # MDLM's ELBO in its count form, unmasking one cell per step, a small cell transformer. The
+    # recipe of benchmarks/bench_masked_games.py, whose 8000 steps reach the issue's targets;
+    # `defaults` are the training settings it changes, at 3000 steps (a few minutes on one thread).
+    "masked": {
+        "process": {"name": "masked", "schedule": "linear"},   # alpha(t) = 1 - t; n_classes from the data
+        "objective": "masked-elbo",
+        "n_noise": 1,
+        "sampler": "masked",
+        "sample_steps": None,              # one step per cell: one cell revealed per step
+        "sampler_options": {"order": "random", "corrector_rounds": 0},
+        "defaults": {
+            "network": {"name": "transformer", "width": 64, "depth": 4, "heads": 4, "mlp_ratio": 4,
+                        "time": "none",    # the exact p(x0 | x_t) of absorbing diffusion does not depend on t
+                        "input_scaling": False},
+            "lr_warmup": 200,
+            "batch_size": 128,
+            "ema_decay": 0.999,
+        },
+    },
 }
 
 
@@ -53,9 +74,10 @@ class Config:
     n_train: int | None = None             # training points (None: the dataset's default, 2000 for toys)
     n_test: int | None = None              # held-out points (None: the dataset's default, 500 for toys)
     data_seed: int = 0                     # fixes the train/test split of built-in datasets
-    method: str = "ddpm"                   # "ddpm" (VP process, eps loss) or "dsm" (VE process, DSM loss)
+    method: str = "ddpm"                   # "ddpm" (VP process, eps loss), "dsm" (VE process, DSM loss) or
+                                           # "masked" (categorical data: masked diffusion, MDLM's ELBO)
     process: dict = field(default_factory=dict)    # noise process settings (defaults from the method)
-    objective: str = ""                    # "eps" or "dsm" (default from the method)
+    objective: str = ""                    # "eps", "dsm" or "masked-elbo" (default from the method)
     n_noise: int = 0                       # K noise draws per sample in the loss (0: the method's default)
     network: dict = field(default_factory=lambda: {"name": "mlp", "width": 128, "depth": 4, "emb_dim": 64})  # the eps network
     steps: int = 3000                      # optimiser steps
@@ -125,6 +147,8 @@ def apply_override(d: dict, key: str, value) -> None:
 PRESET_DIR = Path(__file__).parent / "configs"   # YAML presets shipped inside the package (and its wheel)
 # What a preset chooses for its method; dropped when a preset is the default and the user picks another method.
 METHOD_FIELDS = ("process", "objective", "n_noise", "sampler", "sample_steps", "sampler_options")
+# What such a preset keeps for a method with training defaults of its own (METHODS[...]["defaults"]).
+DATA_FIELDS = ("data", "data_options", "n_train", "n_test", "data_seed")
 
 
 def preset_names() -> list[str]:
@@ -175,17 +199,23 @@ def make_config(base: dict | None = None, sets: list[str] | None = None, *, quie
 
     Without a `base`, a built-in dataset with a preset of its own name (mnist, tictactoe, fsdd,
     sentences, ...) takes that preset as its base, less the method's fields when another method is
-    asked for; stderr says so unless `quiet`."""
+    asked for (only its data settings when that method has training defaults of its own: masked);
+    stderr says so unless `quiet`."""
     user = _overridden(base or {}, sets, flags)
     preset = None if base else default_preset(user.get("data", Config.data))
     if preset is not None:
         defaults = load_yaml(preset)
-        other_method = user.get("method", defaults.get("method")) != defaults.get("method")
+        asked = user.get("method", defaults.get("method"))
+        other_method = asked != defaults.get("method")
         if other_method:
             defaults = {k: v for k, v in defaults.items() if k not in METHOD_FIELDS + ("method",)}
+            if METHODS.get(asked, {}).get("defaults"):    # a method with its own network and training (masked)
+                defaults = {k: v for k, v in defaults.items() if k in DATA_FIELDS}
+        dropped = ("" if not other_method else " without its method settings" if not METHODS.get(asked, {}).get("defaults")
+                   else " for its data settings only")
         if not quiet:
             print(f"difflab: {user['data']} uses the preset {preset.stem!r} (difflab/configs/{preset.name})"
-                  f"{' without its method settings' if other_method else ''}; --set KEY=VALUE overrides it, "
+                  f"{dropped}; --set KEY=VALUE overrides it, "
                   "--config FILE replaces it", file=sys.stderr)
         user = _overridden(defaults, sets, flags)
     for k in user:
@@ -199,6 +229,7 @@ def make_config(base: dict | None = None, sets: list[str] | None = None, *, quie
     d.update({"objective": preset["objective"], "n_noise": preset["n_noise"], "sampler": preset["sampler"],
               "sample_steps": preset["sample_steps"], "process": copy.deepcopy(preset["process"]),
               "sampler_options": dict(preset["sampler_options"])})
+    d.update(copy.deepcopy(preset.get("defaults", {})))     # a method's own training defaults (masked)
     if user.get("sampler", preset["sampler"]) != preset["sampler"]:
         d["sampler_options"] = {}             # the preset's options and steps belong to the preset's sampler
         d["sample_steps"] = None
@@ -364,3 +395,13 @@ def validate(cfg: Config, *, here: bool = True) -> None:
         raise DifflabError(f"sample_steps must be a positive integer, got {cfg.sample_steps!r}")
     get_objective(cfg.objective)
     get_sampler(cfg.sampler)
+    check_sampler_fits(cfg.sampler, cfg.process)
+
+
+def check_sampler_fits(sampler: str, process: dict) -> None:
+    """A categorical sampler (masked) for a categorical process, a Gaussian one for VP or VE."""
+    categorical = is_categorical(process)
+    if get_spec(sampler).categorical != categorical:
+        fits = "masked" if categorical else "ddpm, ddim, dpm-solver, ..."
+        raise DifflabError(f"sampler {sampler!r} does not fit the {process.get('name')!r} process; "
+                           f"use one of: {fits}")

@@ -16,12 +16,17 @@ the noisy image is scaled down by alpha(t*) first). From there:
 
 For images the network's x0_hat is kept in [0, 1] at every step (`Run.denoiser`, clipping.py),
 and the result is finished as samples are (`Kind.finish`: images clipped to [0, 1]).
+
+A categorical run (masked diffusion) restores damage of another kind: cells hidden at random
+(`hide_cells`) are masked and drawn by the run's sampler from the model's posterior given the
+other cells (`complete`; `sample_masked` keeps the cells it is given).
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from .config import check_sampler_fits
 from .errors import DifflabError, unknown_name
 from .samplers import CountingDenoiser, get_sampler
 from .samplers.registry import get_spec
@@ -124,3 +129,40 @@ def denoise(run, noisy: np.ndarray, sigma: float, *, mode: str = "posterior-mean
                           generator=make_generator(seed, run.device), **opts)
     out = run.normaliser.unnormalise(x0.cpu().numpy().astype(np.float64)).astype(np.float32)
     return np.clip(out, *run.hooks.data_range) if run.hooks.clip_by_default else out
+
+
+def hide_cells(shape, share: float, seed: int) -> np.ndarray:
+    """Which cells to hide: each independently with probability `share`, bool of `shape`."""
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+        raise DifflabError(f"the share of hidden cells must be a number in (0, 1], got {share!r}")
+    return torch.rand(tuple(shape), generator=make_generator(seed), dtype=torch.float64).numpy() < share
+
+
+def hidden_stand_in(run) -> float:
+    """The value shown in a hidden cell: the category nearest 0 (boards: empty)."""
+    values = run.categories.values
+    return float(values[np.argmin(np.abs(values))])
+
+
+@torch.no_grad()
+def complete(run, x: np.ndarray, hidden: np.ndarray, *, sampler: str | None = None, steps: int | None = None,
+             seed: int = 0, **options) -> np.ndarray:
+    """A categorical run's restoration: the `hidden` cells (bool, x's shape) of `x` (N, *shape) in
+    the data's values are masked and drawn from the model's posterior given the other cells by the
+    run's sampler (its `steps` from t = 1; unmasking reveals only masked cells). Returns float32 values."""
+    if run.categories is None:
+        raise DifflabError(f"{run.path} is not a categorical run: hidden cells are completed by masked runs "
+                           f"(--method masked); restore Gaussian noise with --sigma")
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim < 1 or tuple(x.shape[1:]) != tuple(run.shape) or np.shape(hidden) != x.shape:
+        raise DifflabError(f"input has shape {x.shape}; this run's data has shape (N, {', '.join(map(str, run.shape))})")
+    classes = run.categories.normalise(np.where(hidden, run.categories.values[0], x))
+    x_T = torch.as_tensor(np.where(hidden, run.process.mask_index, classes), device=run.device)
+    name = sampler or run.config.sampler
+    check_sampler_fits(name, run.info["process"])
+    opts = dict(run.config.sampler_options) if name == run.config.sampler else {}
+    opts.update(options)
+    get_spec(name).check_options(opts)
+    ts = run.times(name, steps if steps is not None else (run.config.sample_steps if name == run.config.sampler else None))
+    x0 = get_sampler(name)(run.denoiser(), run.process, x_T, ts, generator=make_generator(seed, run.device), **opts)
+    return run.categories.unnormalise(x0.cpu().numpy()).astype(np.float32)

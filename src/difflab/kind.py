@@ -122,9 +122,12 @@ def plot_split_panels(ds, path) -> Path:
     return save(fig, path)
 
 
-def log_ratios(run, snapshots) -> list[float]:
+def log_ratios(run, snapshots) -> list[float] | None:
     """log(sigma / alpha) of each snapshot's time under the run's process (-inf at the data, t = 0
-    of a VP process): where reverse pictures space their panels (viz.reverse.pick_levels)."""
+    of a VP process): where reverse pictures space their panels (viz.reverse.pick_levels). None for
+    a categorical process (masked: no noise ratio), whose panels are spaced evenly in steps."""
+    if getattr(run.process, "categorical", False):
+        return None
     out = []
     for t, _ in snapshots:
         r = float(run.process.noise_ratio(float(t)))

@@ -74,12 +74,12 @@ def model_card(run_dir: Path, info: dict, has_scheduler: bool) -> str:
     sections = [f"# {name}: {cfg['method'].upper()} on {ds.get('name', cfg['data'])}",
                 "A run folder of difflab (diffusion models on any kind of data): the weights, the settings "
                 "they were trained with, how well they do, and how to use them.",
-                _data(cfg, ds), _method(cfg, info), _training(cfg, info, run_dir),
+                _data(cfg, ds, info.get("categories")), _method(cfg, info), _training(cfg, info, run_dir),
                 _metrics(run_dir, info), _usage(name, cfg, ds, has_scheduler), _files(has_scheduler)]
     return "\n\n".join(s for s in sections if s) + "\n"
 
 
-def _data(cfg: dict, ds: dict) -> str:
+def _data(cfg: dict, ds: dict, categories: dict | None = None) -> str:
     lines = ["## Data", "",
              f"- dataset: `{ds.get('name', cfg['data'])}` ({ds.get('kind', 'vector')} data): {ds.get('description', '')}",
              f"- shape of one item: {tuple(ds['shape'])}; {ds.get('n_train')} training / {ds.get('n_test')} test items"
@@ -89,14 +89,19 @@ def _data(cfg: dict, ds: dict) -> str:
     if ds.get("n_classes") and cfg.get("class_conditional"):
         lines.append(f"- class-conditional on {ds['n_classes']} classes (labels dropped {cfg['label_dropout']:.0%} "
                      "of the time, for classifier-free guidance)")
-    lines.append("- the network sees normalised data (`config.json: normaliser`); samples come back in the data's units")
+    if categories:
+        lines.append(f"- categorical: the network sees classes 0..{len(categories['values']) - 1} standing for the values "
+                     f"{categories['values']} (`config.json: categories`); samples come back in those values")
+    else:
+        lines.append("- the network sees normalised data (`config.json: normaliser`); samples come back in the data's units")
     return "\n".join(lines)
 
 
 def _method(cfg: dict, info: dict) -> str:
     process = info["process"]
     what = {"vp": "variance-preserving (DDPM): x_t = sqrt(alpha_bar) x0 + sqrt(1 - alpha_bar) eps",
-            "ve": "variance-exploding (NCSN-style DSM): x_t = x0 + sigma eps"}.get(process.get("name"), process.get("name"))
+            "ve": "variance-exploding (NCSN-style DSM): x_t = x0 + sigma eps",
+            "masked": "masked (absorbing-state, MDLM): each cell is masked with probability 1 - alpha(t)"}.get(process.get("name"), process.get("name"))
     settings = ", ".join(f"{k}={v}" for k, v in process.items() if k != "name")
     return "\n".join(["## Method", "",
                       f"- method `{cfg['method']}`: {what}, time t in [0, 1] (0 = data)",
@@ -104,7 +109,8 @@ def _method(cfg: dict, info: dict) -> str:
                       f"- objective `{cfg['objective']}` with {cfg['n_noise']} noise draw(s) per item",
                       f"- network: `{json.dumps(cfg['network'])}`",
                       f"- default sampler: `{cfg['sampler']}`, "
-                      + (f"{cfg['sample_steps']} steps" if cfg["sample_steps"] else "every level of the process")
+                      + (f"{cfg['sample_steps']} steps" if cfg["sample_steps"] else
+                         "one step per cell" if process.get("name") == "masked" else "every level of the process")
                       + (f", options `{json.dumps(cfg['sampler_options'])}`" if cfg.get("sampler_options") else "")])
 
 
@@ -142,7 +148,8 @@ def _usage(name: str, cfg: dict, ds: dict, has_scheduler: bool) -> str:
     text = ["## Use", "", "```python", "import difflab", "",
             f'run = difflab.load("{name}")                 # safetensors + JSON: nothing is unpickled',
             f"x = run.sample(1000,{conditional} seed=1)                # (1000, {', '.join(map(str, ds['shape']))}), the data's units",
-            'x = run.sample(1000, sampler="ddim", steps=50)  # any sampler: ddpm, ddim, euler, heun, dpm-solver, ...',
+            ('x = run.sample(1000, order="confidence")     # unmask the surest cells first' if cfg.get("sampler") == "masked" else
+             'x = run.sample(1000, sampler="ddim", steps=50)  # any sampler: ddpm, ddim, euler, heun, dpm-solver, ...'),
             "print(run.hooks.format_result(run.evaluate(x)))  # metrics beside their noise floors", "```", "",
             "```sh",
             f"difflab sample {name} --n 1000 --out samples.npy --plot",

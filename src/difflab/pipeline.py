@@ -9,7 +9,7 @@ from .errors import DifflabError
 from .nets import make_network
 from .nets.scaling import InputScaled
 from .nets.skip import GaussianSkip
-from .processes import make_process, sigma_max_from_data
+from .processes import is_categorical, make_process, sigma_max_from_data
 
 
 def build_dataset(cfg: Config):
@@ -21,12 +21,22 @@ def build_dataset(cfg: Config):
     return get_dataset(cfg.data, **opts)
 
 
-def resolve_process_config(cfg: Config, x_train_normalised: np.ndarray) -> dict:
-    """The process settings with data-dependent values filled in (VE's sigma_max = "auto")."""
+def resolve_process_config(cfg: Config, x_train_normalised: np.ndarray, categories=None) -> dict:
+    """The process settings with data-dependent values filled in (VE's sigma_max = "auto"; a
+    categorical process's n_classes, the number of the data's `categories`)."""
     pc = dict(cfg.process)
     if pc.get("name") == "ve" and pc.get("sigma_max", "auto") == "auto":
         pc["sigma_max"] = sigma_max_from_data(x_train_normalised)
+    if categories is not None:
+        pc.setdefault("n_classes", len(categories))
     return pc
+
+
+def data_coder(cfg: Config, ds):
+    """How the run's data become what the process sees and back (`normalise` / `unnormalise`):
+    the dataset's `Categories` (values <-> int64 classes) for a categorical process, else its
+    Normaliser (floats)."""
+    return ds.categories() if is_categorical(cfg.process) else ds.normaliser
 
 
 def build_process(process_config: dict):
@@ -52,6 +62,9 @@ def build_network(cfg: Config, data_shape, process=None, *, n_classes: int | Non
             raise DifflabError("class_conditional needs a network that takes labels (unet, unet1d), "
                                f"not {net_cfg.get('name')!r}")
         net_cfg["n_classes"] = int(n_classes)
+    if getattr(process, "categorical", False):       # a categorical network predicts the process's classes
+        net_cfg["n_classes"] = process.n_classes
+        scaled = False
     net = make_network(net_cfg, data_shape)
     if scaled and process is not None and not process.variance_preserving:   # VP inputs have unit variance already
         net = InputScaled(net, process)

@@ -11,8 +11,9 @@ import torch
 
 from .clipping import clipped_denoiser, data_box
 from .conditioning import check_guidance, labelled_denoiser, resolve_labels
-from .config import FIELDS, Config, check_device, check_setting_values, validate
+from .config import FIELDS, Config, check_device, check_sampler_fits, check_setting_values, validate
 from .data import Normaliser
+from .data.categories import Categories
 from .errors import DifflabError
 from .files import load_json, load_tensors
 from .kind import kind_of
@@ -58,6 +59,10 @@ class Run:
         check_device(device)                      # a device this machine lacks is a one-line error
         self.device = pick_device(device)
         self.process = build_process(info["process"])
+        # what the process sees <-> the data's values: the normaliser, or categorical data's classes
+        self.categories = Categories.from_dict(info["categories"], where=f"{self.path / 'config.json'} categories") \
+            if "categories" in info else None
+        self.decoder = self.normaliser if self.categories is None else self.categories
         self.kind = info["dataset"].get("kind", "vector")
         self.hooks = kind_of(self.kind)          # what differs with the kind of data (difflab/kind.py)
         self.n_classes = info["dataset"].get("n_classes") if self.config.class_conditional else None
@@ -96,6 +101,11 @@ class Run:
         class-conditional run, and its x0_hat kept inside the data's range (see clipping.py) when
         `clip` is True, or None for a kind that clips by default (images)."""
         fn = self.denoise_fn if y is None else labelled_denoiser(self.net, y, guidance)
+        if self.categories is not None:
+            if clip:
+                raise DifflabError("clip keeps Gaussian estimates in the data's range; a categorical run's samples "
+                                   "are classes already")
+            return fn
         box = self.hooks.data_range
         if clip and box is None:
             raise DifflabError(f"clip needs data with a known range (images, boards); this run holds {self.kind} data")
@@ -138,6 +148,7 @@ class Run:
         w = check_guidance(guidance, y)
         name = sampler or self.config.sampler
         fn = get_sampler(name)
+        check_sampler_fits(name, self.info["process"])
         opts = dict(self.config.sampler_options) if name == self.config.sampler else {}
         opts.update(options)
         get_spec(name).check_options(opts)
@@ -149,7 +160,7 @@ class Run:
         x_T = self.process.prior_sample((n,) + self.shape, gen, device=self.device)
         x0 = fn(counter, self.process, x_T, ts, generator=gen, callback=callback, **opts)
         seconds = time.perf_counter() - start
-        samples = self.normaliser.unnormalise(x0.cpu().numpy().astype(np.float64)).astype(np.float32)
+        samples = self.decoder.unnormalise(x0.cpu().numpy().astype(np.float64)).astype(np.float32)
         samples = self.hooks.finish(self, samples)     # e.g. images clipped to [0, 1], boards decoded to integers
         nfe = counter.nfe * (2 if y is not None and w != 1.0 else 1)   # guidance: conditional + unconditional
         return SampleResult(samples, nfe, seconds, name, len(ts) - 1)
@@ -174,7 +185,7 @@ class Run:
         result = self.sample_with_info(n, callback=cb, **kw)
         if every is None:
             every = max(1, (len(snaps) + 1) // 60)
-        kept = [(t, self.normaliser.unnormalise(x.numpy().astype(np.float64))) for t, x in snaps[::every]]
+        kept = [(t, self.decoder.unnormalise(x.numpy().astype(np.float64))) for t, x in snaps[::every]]
         return result, kept + [(0.0, result.samples)]
 
     def evaluate(self, samples: np.ndarray, *, seed: int = 0, n_pairs: int = 10, floors: dict | None = None) -> dict:
@@ -195,6 +206,7 @@ class Run:
 
 MEMORY_COPIES = 8        # float32 copies of a batch held while sampling (a generous bound)
 RUN_INFO = {"config": dict, "normaliser": dict, "dataset": dict, "process": dict}   # config.json's parts
+# (and "categories", {"values": [...]}, for a categorical run: data/categories.py)
 
 
 def device_memory(device: torch.device) -> int:

@@ -106,5 +106,5 @@ def test_default_times_are_decreasing_and_on_the_grid():
 
 
 def test_make_process_lists_valid_names():
-    with pytest.raises(DifflabError, match="valid names: ve, vp"):
+    with pytest.raises(DifflabError, match="valid names: masked, ve, vp"):
         make_process({"name": "sde"})

@@ -1,4 +1,7 @@
-"""Every sampler, driven by the exact score of a Gaussian mixture, recovers it (both processes)."""
+"""Every sampler, driven by the exact score of a Gaussian mixture, recovers it (both processes).
+
+Categorical samplers (the masked one: int64 classes and logits) are tested against exact
+categorical denoisers in test_masked.py; `gaussian_samplers()` leaves them out here."""
 import math
 
 import pytest
@@ -7,7 +10,7 @@ import torch
 from difflab.oracles import gaussian_eps_fn, gmm_eps_fn
 from difflab.processes import VEProcess, VPProcess
 from difflab.errors import DifflabError
-from difflab.samplers import REGISTRY, SAMPLERS, CountingDenoiser, get_sampler, get_spec, sample_ddim
+from difflab.samplers import REGISTRY, SAMPLERS, CountingDenoiser, gaussian_samplers, get_sampler, get_spec, sample_ddim
 from difflab.samplers.times import sampler_times
 
 MEANS = torch.tensor([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.5]])
@@ -35,7 +38,7 @@ def _run(name, proc, n=3000, seed=0, ts=None, **kw):
 
 
 @pytest.mark.parametrize("proc_name", ["vp", "ve"])
-@pytest.mark.parametrize("name", sorted(SAMPLERS))
+@pytest.mark.parametrize("name", sorted(gaussian_samplers()))
 def test_exact_score_recovers_the_mixture(name, proc_name):
     x = _run(name, PROCESSES[proc_name])
     assert x.shape == (3000, 2) and torch.isfinite(x).all()
@@ -114,7 +117,7 @@ def test_unknown_variance_lists_valid_names():
 # -- the registry: one entry per sampler, with its grid and its count of network evaluations ---------------
 
 @pytest.mark.parametrize("proc_name", ["vp", "ve"])
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", sorted(gaussian_samplers()))
 def test_registry_counts_network_evaluations(name, proc_name):
     proc = PROCESSES[proc_name]
     spec = get_spec(name)
@@ -131,7 +134,8 @@ def test_registry_counts_network_evaluations(name, proc_name):
 
 
 def test_registry_names_options_and_errors():
-    assert set(SAMPLERS) == set(REGISTRY) == {"ddpm", "ddim", "langevin", "pc", "euler", "heun", "dpm-solver"}
+    assert set(SAMPLERS) == set(REGISTRY) == {"ddpm", "ddim", "langevin", "pc", "euler", "heun", "dpm-solver", "masked"}
+    assert set(gaussian_samplers()) == set(REGISTRY) - {"masked"} and get_spec("masked").categorical
     assert get_spec("pc").options() == {"n_corrector": 1, "snr": 0.16}
     get_spec("ddim").check_options({"eta": 0.5})
     with pytest.raises(DifflabError, match=r"^sampler 'ddim': unknown option 'etta'; valid options: eta$"):
@@ -140,7 +144,7 @@ def test_registry_names_options_and_errors():
         get_sampler("rk4")
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", sorted(gaussian_samplers()))
 def test_every_sampler_calls_the_network_one_way(name):
     """Through common.predict: (B,) times, float64 for float64 states (exact oracles), else float32."""
     proc = PROCESSES["ve"]

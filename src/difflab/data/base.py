@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DifflabError
+from .categories import Categories
 from ..viz.vector import plot_points
 
 FLOAT32_SAFE = 1e18      # |raw value| above which squared distances (metrics, losses) overflow float32
@@ -144,6 +145,11 @@ class Dataset:
 
     def unnormalise(self, x_n):
         return self.normaliser.unnormalise(x_n)
+
+    def categories(self):
+        """The table values <-> classes 0..K-1 for a categorical process (data/categories.py):
+        by default the sorted distinct values of both splits, which must be integers."""
+        return Categories.of_arrays(self.train, self.test, where=self.name)
 
     # -- description -------------------------------------------------------------------
     def info(self) -> dict:

@@ -1,6 +1,9 @@
 """Objectives: per-sample losses (B,) for training."""
 from ..errors import unknown_name
-from .losses import OBJECTIVES, dsm_loss, eps_loss
+from .losses import OBJECTIVES as GAUSSIAN_OBJECTIVES, dsm_loss, eps_loss
+from .masked import masked_elbo_objective
+
+OBJECTIVES = {**GAUSSIAN_OBJECTIVES, "masked-elbo": masked_elbo_objective}   # name -> per-sample loss
 
 
 def get_objective(name: str):
@@ -9,4 +12,4 @@ def get_objective(name: str):
     return OBJECTIVES[name]
 
 
-__all__ = ["eps_loss", "dsm_loss", "OBJECTIVES", "get_objective"]
+__all__ = ["eps_loss", "dsm_loss", "masked_elbo_objective", "OBJECTIVES", "get_objective"]

@@ -53,24 +53,30 @@ def masked_elbo_loss(net, process, x0, *, generator=None, t=None, n_noise: int =
     return (process.elbo_weight(t).to(nll.dtype) * nll).view(n_noise, B).mean(0)
 
 
-def _mask_subsets(x0f, m, mask_index, generator):
-    """x0f (B, L) with a uniformly random m-subset of each row masked; m is an int or (B,)."""
-    scores = torch.rand(x0f.shape, generator=generator, device=x0f.device)
+def _mask_subsets(x0f, m, mask_index, generator, scores=None):
+    """x0f (B, L) with a uniformly random m-subset of each row masked; m is an int or (B,). The
+    subset is the m cells of lowest `scores` (B, L): any i.i.d. continuous draws (default uniform)."""
+    if scores is None:
+        scores = torch.rand(x0f.shape, generator=generator, device=x0f.device)
     m = torch.as_tensor(m, device=x0f.device).reshape(-1, 1)
     chosen = scores.argsort(1).argsort(1) < m                          # a uniform m-subset per row
     return torch.where(chosen, torch.full_like(x0f, mask_index), x0f)
 
 
-def masked_elbo_count_loss(net, process, x0, *, generator=None, n_noise: int = 1):
+def masked_elbo_count_loss(net, process, x0, *, generator=None, n_noise: int = 1, u=None, scores=None):
     """Negative ELBO per sample (B,) in nats by the count form, averaged over `n_noise` draws:
     m = ceil(u L) masked cells with u stratified as `process.train_times`, a uniform m-subset, and
-    (L / m) sum over the masked cells of -log p_theta; the net sees the time where 1 - alpha(t) = m / L."""
+    (L / m) sum over the masked cells of -log p_theta; the net sees the time where 1 - alpha(t) = m / L.
+
+    The caller may pass the draws: u (n_noise * B,) in (0, 1], and scores (n_noise * B, L), i.i.d.
+    continuous, whose m lowest cells of each row are masked; else they come from `generator`."""
     B = x0.shape[0]
     x0f = x0.reshape(B, -1).repeat(n_noise, 1)                          # (n_noise * B, L)
     L = x0f.shape[1]
-    u = process.train_times(n_noise * B, generator=generator, device=x0.device)
+    if u is None:
+        u = process.train_times(n_noise * B, generator=generator, device=x0.device)
     m = (u * L).ceil().long().clamp(1, L)
-    x_t = _mask_subsets(x0f, m, process.mask_index, generator)
+    x_t = _mask_subsets(x0f, m, process.mask_index, generator, scores)
     t = process.t_from_alpha(1 - m.double() / L).float()
     logits = net(x_t.reshape((n_noise * B,) + tuple(x0.shape[1:])), t)
     nll = _masked_nll(logits, x0f, x_t, process.mask_index)
@@ -91,3 +97,15 @@ def masked_nll_bound(net, process, x0, *, generator=None):
         logits = net(x_t.reshape(x0.shape), t)
         total += _masked_nll(logits, x0f, x_t, process.mask_index).double() / m
     return total
+
+
+def masked_elbo_objective(net, process, x0, *, t, eps, y=None):
+    """The count-form ELBO (`masked_elbo_count_loss`) with the training loop's signature and draws
+    (training/loop.py draws them for the whole batch, so ranks share one stratified draw): t (B,)
+    from `process.train_times` serves as u, eps (n_noise, B, ...) as the scores choosing each
+    m-subset; draw j of sample b uses t[b]. y must be None (no labels). Returns (B,) nats."""
+    if y is not None:
+        raise ValueError("the masked ELBO takes no class labels")
+    n_noise, B = eps.shape[0], x0.shape[0]
+    return masked_elbo_count_loss(net, process, x0, n_noise=n_noise, u=t.repeat(n_noise),
+                                  scores=eps.reshape(n_noise * B, -1))

@@ -38,6 +38,7 @@ class MaskedProcess:
     """Absorbing-state diffusion over `n_classes` classes; class index `n_classes` is the mask."""
 
     name = "masked"
+    categorical = True            # x0 and x_t are int64 classes (training feeds classes, not floats)
 
     def __init__(self, n_classes: int, schedule: str = "linear"):
         if not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes < 1:

@@ -11,9 +11,11 @@ from .common import CountingDenoiser
 from .ddim import sample_ddim
 from .dpm_solver import sample_dpm_solver
 from .langevin import sample_langevin
+from .masked import sample_masked
 from .ode import sample_euler, sample_heun
 from .pc import sample_pc
-from .registry import REGISTRY, SAMPLERS, SamplerSpec, get_sampler, get_spec
+from .registry import REGISTRY, SAMPLERS, SamplerSpec, gaussian_samplers, get_sampler, get_spec
 
 __all__ = ["REGISTRY", "SAMPLERS", "SamplerSpec", "get_sampler", "get_spec", "sample_ddpm", "sample_ddim",
-           "sample_langevin", "sample_pc", "sample_euler", "sample_heun", "sample_dpm_solver", "CountingDenoiser"]
+           "sample_langevin", "sample_pc", "sample_euler", "sample_heun", "sample_dpm_solver", "sample_masked", "gaussian_samplers",
+           "CountingDenoiser"]

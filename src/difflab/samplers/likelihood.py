@@ -165,6 +165,9 @@ def run_likelihood(run, x_raw: np.ndarray, *, steps: int = DEFAULT_STEPS, diverg
     an exact log-density; kl is the paired mean of log p_true - log p_model, an estimate of
     KL(truth || model) on test points), n, d, seconds, and the settings.
     """
+    if getattr(run, "categories", None) is not None:
+        raise DifflabError(f"{run.path} is a categorical (masked) run: its likelihood is the ELBO's bound "
+                           f"(samplers.nll_bound.run_nll_bound), not the probability-flow ODE's")
     x_raw = check_samples(x_raw, run.shape, what="points")
     d = int(np.prod(run.shape))
     divergence = divergence or ("exact" if d <= EXACT_MAX_DIM else "hutchinson")

@@ -45,10 +45,11 @@ def _gumbel_argmax(logp, generator):
 
 
 @torch.no_grad()
-def sample_masked(logits_fn, process, x_T, ts, *, generator=None, callback=None, order: str = "random",
+def sample_masked(denoise_fn, process, x_T, ts, *, generator=None, callback=None, order: str = "random",
                   corrector_rounds: int = 0):
     """Unmask x_T (B, ...) int64 (mask = process.mask_index; `prior_sample` masks every cell)
-    over the decreasing times `ts`; logits_fn(x_t, t (B,)) -> logits (B, cells, K).
+    over the decreasing times `ts`; denoise_fn(x_t, t (B,)) -> logits (B, cells, K) (a categorical
+    run's network: the common sampler signature, with logits where the Gaussian samplers get eps).
 
     Cells unmasked in x_T are kept (so a partly masked board is completed). Returns int64 with
     x_T's shape, with no mask left when ts ends at 0. `callback` receives {"i", "t", "x",
@@ -70,7 +71,7 @@ def sample_masked(logits_fn, process, x_T, ts, *, generator=None, callback=None,
         if not bool((n_reveal > 0).any()):
             continue
         # the denoiser's p(x0 | x_t) and one draw of every cell from it
-        logp = subs_log_probs(logits_fn(x.view(x_T.shape), batch_times(t, x)), x, mask)
+        logp = subs_log_probs(denoise_fn(x.view(x_T.shape), batch_times(t, x)), x, mask)
         x0_draw = _gumbel_argmax(logp, generator)
         report(callback, i, t, x.view(x_T.shape), logp.argmax(-1).view(x_T.shape))
         # rank the masked cells (random or most confident first) and reveal the first n_reveal
@@ -88,7 +89,7 @@ def sample_masked(logits_fn, process, x_T, ts, *, generator=None, callback=None,
         cell = torch.randint(L, (B,), generator=generator, device=x.device)
         x_t = x.clone()
         x_t[rows, cell] = mask
-        logp = subs_log_probs(logits_fn(x_t.view(x_T.shape), batch_times(t_one, x)), x_t, mask)
+        logp = subs_log_probs(denoise_fn(x_t.view(x_T.shape), batch_times(t_one, x)), x_t, mask)
         report(callback, len(ts) - 1 + r, t_one, x_t.view(x_T.shape), logp.argmax(-1).view(x_T.shape))
         x[rows, cell] = _gumbel_argmax(logp, generator)[rows, cell]
     return x.view(x_T.shape)

@@ -131,6 +131,8 @@ def sampler_times(process, sampler: str, steps: int | None = None, s_max: float 
     for the ODE solvers, from noise ratio `s_max` (default: `ode_start_ratio(process, dim)`, the
     ratio of t = 1 unless a VP process's data have few dimensions `dim`)."""
     grid = get_spec(sampler).grid
+    if grid == "cells":                                  # one step per cell unless told
+        return process.default_times(dim if steps is None else steps)
     if grid not in ODE_RHO:
         return process.default_times(steps)
     if s_max is None:

@@ -52,11 +52,14 @@ class TensorBoardLog:
         parts = self.parts
         n = 1000 if len(parts.ds.shape) == 1 else 16
         gen = torch.Generator(device=parts.device).manual_seed(parts.cfg.seed + 7)
-        ts = sampler_times(parts.process, PICTURE_SAMPLER, PICTURE_STEPS, dim=int(parts.x_train[0].numel()))
+        sampler, steps = PICTURE_SAMPLER, PICTURE_STEPS
+        if parts.categories is not None:                 # categorical data: the run's own (masked) sampler
+            sampler, steps = parts.cfg.sampler, None
+        ts = sampler_times(parts.process, sampler, steps, dim=int(parts.x_train[0].numel()))
         x_T = parts.process.prior_sample((n,) + tuple(parts.x_train.shape[1:]), gen, device=parts.device)
         net = parts.ema.net.eval()
-        x0 = get_sampler(PICTURE_SAMPLER)(net, parts.process, x_T, ts, generator=gen)
-        x = parts.ds.normaliser.unnormalise(x0.cpu().double().numpy())
+        x0 = get_sampler(sampler)(net, parts.process, x_T, ts, generator=gen)
+        x = (parts.ds.normaliser if parts.categories is None else parts.categories).unnormalise(x0.cpu().double().numpy())
         fig = new_figure(5, 5)
         parts.ds.plot(fig.subplots(), x)
         fig.suptitle(f"{parts.ds.name}: samples at step {step}")

@@ -177,8 +177,10 @@ def one_step(out: Path, parts: Parts, s: TrainState) -> tuple[float, float, floa
     s.pos += B
 
     # The times and noise of the whole batch, drawn as one process draws them; this rank's share
+    # (categorical data, int64 classes: float32 noise, which the masked ELBO uses to choose its masks)
     t = parts.process.train_times(len(x0), generator=parts.gen, device=parts.device)
-    eps = torch.randn((cfg.n_noise,) + tuple(x0.shape), generator=parts.gen, device=parts.device, dtype=x0.dtype)
+    eps = torch.randn((cfg.n_noise,) + tuple(x0.shape), generator=parts.gen, device=parts.device,
+                      dtype=x0.dtype if x0.is_floating_point() else torch.float32)
     mine, world = parts.ranks.share(len(x0)), parts.ranks.world
 
     # The loss and its gradients, clipped to grad_clip. Each rank's mean is weighted by its share of

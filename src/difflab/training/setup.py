@@ -16,14 +16,15 @@ from ..version import __version__
 from ..config import Config
 from ..errors import DifflabError
 from ..objectives import get_objective
-from ..pipeline import build_dataset, build_network, build_process, dataset_labels, resolve_process_config
+from ..pipeline import (build_dataset, build_network, build_process, data_coder, dataset_labels,
+                        resolve_process_config)
 from ..utils import pick_device
 from . import distributed, runtime
 from .distributed import Ranks
 from .ema import EMA
 
 TEST_CHUNK = 1024        # test items per network call in the test loss (bounds memory for images)
-SMALL_NETWORKS = ("mlp",)   # threads 0 trains these on one CPU thread (see training_threads)
+SMALL_NETWORKS = ("mlp", "transformer")   # threads 0 trains these on one CPU thread (see training_threads)
 TORCH_THREADS = torch.get_num_threads()   # torch's default, before any run changed it
 
 
@@ -38,7 +39,9 @@ def training_threads(cfg: Config) -> int:
     return TORCH_THREADS
 
 
-def check_fresh_data(ds, cfg: Config) -> None:
+def check_fresh_data(ds, cfg: Config, categories=None) -> None:
+    if categories is not None:
+        raise DifflabError("fresh_data draws float batches; it cannot be combined with a categorical method (masked)")
     if not ds.has_truth:
         raise DifflabError(f"fresh_data needs a dataset with a truth sampler; {ds.name} has none "
                            f"(built-in datasets such as pinwheel or gmm have one)")
@@ -75,11 +78,13 @@ class Parts:
     gen: torch.Generator           # every random draw of training: permutations, flips, times, noise
     speed: dict                    # what runtime.resolve decided for amp and compile
     ranks: Ranks                   # this process among those training together (distributed.py)
+    categories: object = None      # the values <-> classes table of categorical data (None: floats)
 
     def run_info(self) -> dict:
         """The run's description written to config.json."""
+        extra = {} if self.categories is None else {"categories": self.categories.to_dict()}
         return {"version": __version__, "config": self.cfg.to_dict(), "process": self.process_cfg,
-                "dataset": self.ds.info(), "normaliser": self.ds.normaliser.to_dict(),
+                "dataset": self.ds.info(), "normaliser": self.ds.normaliser.to_dict(), **extra,
                 "runtime": {"device": str(self.device), **self.speed, "hflip": self.hflip,
                             "ranks": self.ranks.world, "batch_per_rank": -(-self.cfg.batch_size // self.ranks.world)}}
 
@@ -101,10 +106,14 @@ class Parts:
 def build_parts(cfg: Config, ranks: Ranks = Ranks()) -> Parts:
     device = distributed.rank_device(pick_device(cfg.device), ranks)
 
-    # Data, normalised with statistics of the training split
+    # Data, normalised with statistics of the training split (floats), or as int64 classes for a
+    # categorical process (the dataset's categories, data/categories.py)
     ds = build_dataset(cfg)
-    x_train = torch.as_tensor(ds.normalise(ds.train), dtype=torch.float32, device=device)
-    x_test = torch.as_tensor(ds.normalise(ds.test), dtype=torch.float32, device=device)
+    coder = data_coder(cfg, ds)
+    categories = None if coder is ds.normaliser else coder
+    dtype = torch.float32 if categories is None else torch.long
+    x_train = torch.as_tensor(coder.normalise(ds.train), dtype=dtype, device=device)
+    x_test = torch.as_tensor(coder.normalise(ds.test), dtype=dtype, device=device)
     labels_train, labels_test = dataset_labels(ds)
     y_train = y_test = None
     if cfg.class_conditional and labels_train is not None:
@@ -114,8 +123,8 @@ def build_parts(cfg: Config, ranks: Ranks = Ranks()) -> Parts:
         x_test = x_test[:cfg.test_loss_points]
         y_test = None if y_test is None else y_test[:cfg.test_loss_points]
     if cfg.fresh_data:
-        check_fresh_data(ds, cfg)
-    process_cfg = resolve_process_config(cfg, x_train.cpu().numpy())
+        check_fresh_data(ds, cfg, categories)
+    process_cfg = resolve_process_config(cfg, x_train.cpu().numpy(), categories)
     process = build_process(process_cfg)
 
     # Network, EMA copy and optimiser; the seed fixes the initial weights and every draw
@@ -133,4 +142,4 @@ def build_parts(cfg: Config, ranks: Ranks = Ranks()) -> Parts:
                  process_cfg=process_cfg, process=process, objective=get_objective(cfg.objective), net=net,
                  fwd=runtime.compiled(distributed.wrap(net, ranks, device), speed["compile"]), ema=EMA(net, cfg.ema_decay),
                  opt=torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay),
-                 gen=gen, speed=speed, ranks=ranks)
+                 gen=gen, speed=speed, ranks=ranks, categories=categories)

@@ -32,6 +32,7 @@ from ...errors import DifflabError
 from . import connect4, tictactoe
 from .boards import check_encoding, decode, encode
 from ...data.base import Dataset, Normaliser
+from ...data.categories import Categories
 from .pictures import draw_boards
 from ...data.registry import register
 
@@ -46,6 +47,13 @@ class BoardDataset(Dataset):
 
     def info(self) -> dict:
         return {**super().info(), "game": self.game, "encoding": self.encoding}
+
+    def categories(self) -> Categories:
+        """Cells as classes for masked diffusion: -1, 0, 1 -> 0, 1, 2 (value encoding only)."""
+        if self.encoding != "value":
+            raise DifflabError(f"a categorical method needs {self.name}'s cells as values "
+                               f"(data_options.encoding: value), not {self.encoding!r}")
+        return Categories([-1, 0, 1], where=self.name)
 
     def encode(self, boards) -> np.ndarray:
         """Integer boards (N, cells) -> what the model sees (this dataset's encoding), float32."""
