@@ -31,7 +31,7 @@ from .pipeline import build_dataset
 from .run import load
 from .samplers import SAMPLERS
 from .samplers.likelihood import load_points, run_likelihood
-from .samplers.nll_bound import run_nll_bound
+from .nll_bound import run_nll_bound
 from .streaming import sample_to_npy
 from .study import run_study
 from .training import train

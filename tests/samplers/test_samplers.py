@@ -2,7 +2,6 @@
 
 Categorical samplers (the masked one: int64 classes and logits) are tested against exact
 categorical denoisers in test_masked.py; `gaussian_samplers()` leaves them out here."""
-import math
 
 import pytest
 import torch

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from safetensors.numpy import load_file
 
 from difflab.cli import main

@@ -1,5 +1,4 @@
 """`--log tensorboard`: losses, learning rate, gradient norm and pictures of samples in RUN/tensorboard."""
-import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from difflab.cli import main

@@ -167,7 +167,7 @@ def run_likelihood(run, x_raw: np.ndarray, *, steps: int = DEFAULT_STEPS, diverg
     """
     if getattr(run, "categories", None) is not None:
         raise DifflabError(f"{run.path} is a categorical (masked) run: its likelihood is the ELBO's bound "
-                           f"(samplers.nll_bound.run_nll_bound), not the probability-flow ODE's")
+                           f"(difflab.nll_bound.run_nll_bound), not the probability-flow ODE's")
     x_raw = check_samples(x_raw, run.shape, what="points")
     d = int(np.prod(run.shape))
     divergence = divergence or ("exact" if d <= EXACT_MAX_DIM else "hutchinson")

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..arrays import check_samples
-from ..errors import DifflabError
-from ..objectives.masked import masked_nll_bound
+from .arrays import check_samples
+from .errors import DifflabError
+from .objectives.masked import masked_nll_bound
 
 
 @torch.no_grad()
