@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import difflab
-from difflab import streaming
+from difflab import outputs
 from difflab.errors import DifflabError
 from difflab.streaming import sample_to_npy
 
@@ -26,8 +26,8 @@ def test_batches_fill_the_file_and_the_first_batch_is_plain_sampling(run, tmp_pa
 
 
 def test_an_output_that_cannot_fit_is_refused_before_any_work(run, tmp_path, monkeypatch):
-    monkeypatch.setattr(streaming.shutil, "disk_usage", lambda p: type("U", (), {"free": 10_000})())
-    with pytest.raises(DifflabError, match=r"need .* GiB; .* has .* GiB free"):
+    monkeypatch.setattr(outputs.shutil, "disk_usage", lambda p: type("U", (), {"free": 10_000})())
+    with pytest.raises(DifflabError, match=r"samples file .* needs 80\.0 KB but only 10\.0 KB are free"):
         sample_to_npy(run, 10_000, tmp_path / "s.npy", batch_size=1000, progress=False)
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(DifflabError, match="batch-size"):

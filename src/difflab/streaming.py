@@ -1,7 +1,7 @@
 """Sampling into a file in bounded memory: `difflab sample --batch-size B` draws B samples at a
 time and writes each batch into a memory-mapped .npy, so a million 2D samples never sit in memory
 at once. The file is written under a temporary name and renamed when complete, so a crash or a
-full disk never leaves a truncated .npy behind.
+full disk never leaves a truncated .npy behind; an output that cannot fit is refused first.
 
 One generator serves every batch in turn, so a given (seed, batch size) always gives the same
 samples; another batch size draws the same distribution in another order of random numbers.
@@ -9,30 +9,18 @@ samples; another batch size draws the same distribution in another order of rand
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import DifflabError
+from .outputs import check_room
 from .utils import make_generator
-
-HEADROOM = 1.05          # disk needed: the array's bytes plus 5% (the .npy header and the file system)
-
 
 def npy_bytes(n: int, shape: tuple, dtype) -> int:
     """The data bytes of an (n, *shape) array of `dtype` (the .npy header adds about 128)."""
     return int(n) * int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
-
-
-def check_room(out: Path, n: int, shape: tuple, dtype) -> None:
-    """Refuse, before any work, an output that cannot fit on the disk that would hold it."""
-    need = npy_bytes(n, shape, dtype) * HEADROOM
-    free = shutil.disk_usage(Path(out).resolve().parent).free
-    if need > free:
-        raise DifflabError(f"{n} samples of shape {tuple(shape)} need {need / 2**30:.3g} GiB; "
-                           f"{Path(out).resolve().parent} has {free / 2**30:.3g} GiB free")
 
 
 def _slice(labels, start: int, m: int):
@@ -53,17 +41,17 @@ def sample_to_npy(run, n: int, out, *, batch_size: int, seed: int = 0, progress:
     if labels is not None and not isinstance(labels, int) and len(labels) != n:
         raise DifflabError(f"labels: expected one per sample ({n}), got {len(labels)}")
     shape = run.hooks.sample_shape(run)
-    probe = run.sample_with_info(1, seed=seed, labels=_slice(labels, 0, 1), **sample_kw)   # the finished dtype
-    check_room(out, n, shape, probe.samples.dtype)
+    check_room(out, npy_bytes(n, shape, np.float32), "samples file")   # the widest dtype a kind returns
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.npy")
     generator = make_generator(seed, run.device)
-    first, seconds = None, 0.0
+    first, seconds, data = None, 0.0, None
     try:
-        data = np.lib.format.open_memmap(tmp, mode="w+", dtype=probe.samples.dtype, shape=(n, *shape))
         with tqdm(total=n, disable=not progress, desc="sampling", unit="sample") as bar:
             for start in range(0, n, batch_size):
                 m = min(batch_size, n - start)
                 res = run.sample_with_info(m, generator=generator, labels=_slice(labels, start, m), **sample_kw)
+                if data is None:                          # the first batch says the finished dtype (boards: int8)
+                    data = np.lib.format.open_memmap(tmp, mode="w+", dtype=res.samples.dtype, shape=(n, *shape))
                 data[start:start + m] = res.samples
                 seconds += res.seconds
                 first = first or res
