@@ -198,7 +198,7 @@ def section(results: list[dict], p: dict, quick: bool) -> str:
              f"{' '.join(r['name'] for r in results)}` ({time.strftime('%Y-%m-%d')}); "
              f"training budget {p['minutes']} min per dataset (src/difflab/configs/<name>.yaml), {p['n_samples']} samples.",
              "", "FD-clf is the Frechet distance in the features of difflab's own classifier (not Inception, so "
-             "not FID), beside its floor (train vs test images of the same count, p95). Confident = share of "
+             "not FID), beside its floor (two disjoint draws of test images of the same count, 20 pairs, p95). Confident = share of "
              f"samples the classifier labels with probability > 0.9. Guided = labels 0..9 in turn, classifier-free "
              f"guidance {GUIDANCE}.", "",
              "| dataset | steps | train s | images/s | samples | FD-clf / floor p95 | confident | classes | "

@@ -103,7 +103,7 @@ def test_only_labelled_images_get_a_classifier(tmp_path):
 
 
 def test_real_looking_samples_sit_near_the_floor(clf, shapes):
-    x, _ = fresh_shapes(300)
+    x, _ = fresh_shapes(150)                     # 2 x 150 <= 300 test images: disjoint floor draws, no note
     r = evaluate_images(x, shapes, np.random.default_rng(0), classifier=clf, n_pairs=5)
     json.dumps(r)
     fd = r["metrics"]["fd_clf"]
@@ -112,7 +112,7 @@ def test_real_looking_samples_sit_near_the_floor(clf, shapes):
     pr = r["precision_recall"]
     assert pr["precision"]["value"] > 0.8 and pr["recall"]["value"] > 0.8
     lab = r["labels"]
-    assert lab["n_classes_present"] == 4 and sum(lab["histogram"]) == 300 and lab["label_tv"] < 0.1
+    assert lab["n_classes_present"] == 4 and sum(lab["histogram"]) == 150 and lab["label_tv"] < 0.1
     assert r["pixels_outside_unit"] == 0.0 and r["notes"] == []
 
 
@@ -162,7 +162,7 @@ def test_cli_evaluate_on_an_image_run(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "FD-clf" in out and "k-NN precision" in out
     m = json.loads((run / "metrics.json").read_text())
-    assert m["kind"] == "image" and m["n_samples"] == 64 and len(m["metrics"]["fd_clf"]["floor_values"]) == 10
+    assert m["kind"] == "image" and m["n_samples"] == 64 and len(m["metrics"]["fd_clf"]["floor_values"]) == 20
     assert list((tmp_path / "cache" / "classifiers").glob("shapes-*.safetensors"))
 
 
@@ -171,3 +171,34 @@ def test_fashion_mnist_classifier_trains_longer_than_the_default():
     fashion = classifier_module.options_for("fashion-mnist")
     assert fashion.epochs > classifier_module.DEFAULT_OPTIONS.epochs
     assert classifier_module._cache_key("d", fashion) != classifier_module._cache_key("d", classifier_module.DEFAULT_OPTIONS)
+
+
+def test_the_floor_uses_only_unseen_test_images_in_disjoint_pairs(clf, shapes):
+    """Issue 17: the floor comes from images the classifier never trained on. Replacing every
+    train image by noise must not change it; its two draws share no image; 20 pairs by default."""
+    floors = image_reference_floors(shapes, 100, np.random.default_rng(3), classifier=clf)
+    assert len(floors["fd_clf"]["values"]) == 20
+    noisy = get_dataset("shapes", n_train=1000, n_test=300)
+    noisy.train = np.random.default_rng(0).uniform(0, 1, noisy.train.shape).astype(noisy.train.dtype)
+    again = image_reference_floors(noisy, 100, np.random.default_rng(3), classifier=clf)
+    assert again["fd_clf"]["values"] == floors["fd_clf"]["values"]
+    seen = []
+    real_features = clf.features
+
+    def spy(x):
+        seen.append(np.asarray(x))
+        return real_features(x)
+
+    clf.features = spy
+    try:
+        image_reference_floors(shapes, 150, np.random.default_rng(4), classifier=clf, n_pairs=2)
+    finally:
+        del clf.features
+    assert len(seen) == 1 and len(seen[0]) == len(shapes.test)   # the test split's features, once
+    # two disjoint draws of 150 from 300 test images: an FD well above zero (identical draws give 0)
+    assert min(image_reference_floors(shapes, 150, np.random.default_rng(5), classifier=clf,
+                                      n_pairs=3)["fd_clf"]["values"]) > 0
+    # more samples than half the test split: bootstrap draws (still not identical) and a note that says so
+    x, _ = fresh_shapes(200)
+    r = evaluate_images(x, shapes, np.random.default_rng(6), classifier=clf, n_pairs=3)
+    assert min(r["metrics"]["fd_clf"]["floor_values"]) > 0 and any("overlap" in n for n in r["notes"])

@@ -18,7 +18,7 @@ import numpy as np
 from ...denoise import psnr
 from ...kind import Kind, log_ratios, plot_split_panels, register_kind, sampler_name
 from .io import load_images
-from .metrics import evaluate_images, format_image_metrics
+from .metrics import FLOOR_DRAWS, evaluate_images, format_image_metrics
 from .pictures import plot_image_grid, plot_image_rows, plot_images_vs_reference, plot_reverse_grid, save_reverse_gif
 
 
@@ -58,7 +58,8 @@ class ImageKind(Kind):
                 Path(save_reverse_gif(snaps, f"{prefix}.gif", title))]
 
     def evaluate(self, samples, dataset, rng, n_pairs: int = 10, floors: dict | None = None) -> dict:
-        return evaluate_images(samples, dataset, rng, n_pairs=n_pairs, floors=floors)
+        # an image floor takes at least FLOOR_DRAWS pairs, whatever the caller's default for cheaper kinds
+        return evaluate_images(samples, dataset, rng, n_pairs=max(n_pairs, FLOOR_DRAWS), floors=floors)
 
     def format_result(self, result: dict) -> str:
         return format_image_metrics(result)

@@ -14,20 +14,24 @@
   classifier features (`classifier.py`) of the N samples and of N test images drawn without
   replacement. It is computed like FID but in another feature space, so its numbers are not
   FID numbers and are comparable only between runs measured with the same cached classifier.
-  Its floor is the same statistic between N train images and N test images, n_pairs
-  independent draws (median, p95): a value at or below the p95 cannot be told from real data
-  at this N. The floor is biased upward for small N, most of all when N is below the feature
+  Its floor is the same statistic between two disjoint draws of N test images, at least
+  FLOOR_DRAWS (20) independent pairs (median, p95): images the classifier never trained on, like
+  the reference the samples are compared with. (Train images, which it has fitted, are spread
+  differently in its features from unseen ones, so a train-vs-test floor would also measure
+  that difference.)
+  A value at or below the p95 cannot be told from real data at this N. The floor is biased upward for small N, most of all when N is below the feature
   dimension (singular covariances), which is why it is always reported beside the value.
 - k-NN precision and recall (Kynkaanniemi et al. 2019, k = 3) of the samples against the test
-  draw, beside the same numbers for train images against test images (real data does not
-  reach 1 either).
+  draw, beside the same numbers for a second, disjoint draw of test images against the first
+  (real data does not reach 1 either).
 - labels: the classifier's arg-max label histogram of the samples, the share labelled with
   confidence above 0.9, the classes that are the confident label of at least one sample, and
   the total variation distance between the samples' label shares and the test labels' shares.
 
 Samples are clipped to [0, 1] before they are classified; `pixels_outside_unit` reports the
-share of pixel values that needed it. When N exceeds a split, its draws are made WITH
-replacement (a note says so); repeated images shrink the covariance and bias the floor.
+share of pixel values that needed it. When 2N exceeds the test split, the floor's two draws
+are bootstrap draws (with replacement; a note says so): they overlap, which biases the floor
+downward.
 """
 from __future__ import annotations
 
@@ -41,6 +45,7 @@ from .classifier import get_classifier
 
 FD_NAME = "Frechet distance in difflab-classifier features (FD-clf)"
 K_NN = 3                         # neighbourhood size of the precision/recall manifolds (the paper's)
+FLOOR_DRAWS = 20                 # the fewest pairs behind an image floor (a p95 of 5-10 pairs moves by 2x)
 
 
 def _check_images(samples, dataset) -> tuple[np.ndarray, float]:
@@ -54,24 +59,26 @@ def _draw(n_avail: int, n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def image_reference_floors(dataset, n: int, rng: np.random.Generator, *, classifier: Classifier | None = None,
-                           n_pairs: int = 5, test_features: np.ndarray | None = None) -> dict:
-    """FD-clf and k-NN precision/recall between n train and n test images, n_pairs independent
-    draws: {"fd_clf": {"median", "p95", "values"}, "precision": {...}, "recall": {...}}. Depends
-    only on the dataset, the classifier and n, so a benchmark can compute it once and pass it to
-    `evaluate_images(..., floors=...)` for every model it judges."""
+                           n_pairs: int = FLOOR_DRAWS, test_features: np.ndarray | None = None) -> dict:
+    """FD-clf and k-NN precision/recall between two disjoint draws of n test images (images the
+    classifier never trained on), n_pairs independent pairs: {"fd_clf": {"median", "p95",
+    "values"}, "precision": {...}, "recall": {...}}. Depends only on the dataset, the classifier
+    and n, so a benchmark can compute it once and pass it to `evaluate_images(..., floors=...)`
+    for every model it judges."""
     if n_pairs < 2:
         raise DifflabError(f"n_pairs must be at least 2, got {n_pairs}")
     clf = classifier or get_classifier(dataset)
     f_test = clf.features(dataset.test) if test_features is None else test_features
-    n_train = len(dataset.train)
-    f_train_all = clf.features(dataset.train) if n * n_pairs >= n_train else None   # cheaper than per draw
+    n_test = len(f_test)
     fd, prec, rec = [], [], []
     for _ in range(n_pairs):
-        idx = _draw(n_train, n, rng)
-        f_train = f_train_all[idx] if f_train_all is not None else clf.features(dataset.train[idx])
-        f_ref = f_test[_draw(len(f_test), n, rng)]
-        fd.append(frechet_distance(f_train, f_ref))
-        pr = knn_precision_recall(f_ref, f_train, k=K_NN)
+        if 2 * n <= n_test:                               # two disjoint draws
+            idx = rng.permutation(n_test)[:2 * n]
+            f_a, f_b = f_test[idx[:n]], f_test[idx[n:]]
+        else:                                             # too few test images: two bootstrap draws
+            f_a, f_b = f_test[rng.choice(n_test, n)], f_test[rng.choice(n_test, n)]
+        fd.append(frechet_distance(f_a, f_b))
+        pr = knn_precision_recall(f_b, f_a, k=K_NN)
         prec.append(pr["precision"])
         rec.append(pr["recall"])
 
@@ -104,7 +111,7 @@ def label_summary(proba: np.ndarray, class_names, test_labels: np.ndarray, test_
 
 
 def evaluate_images(samples, dataset, rng: np.random.Generator, *, classifier: Classifier | None = None,
-                    n_pairs: int = 5, floors: dict | None = None) -> dict:
+                    n_pairs: int = FLOOR_DRAWS, floors: dict | None = None) -> dict:
     """Measure generated images (N, C, H, W) in [0, 1] against an image dataset's test split in
     its classifier's feature space (trained and cached on first use); see the module docstring.
     `floors`: precomputed `image_reference_floors(dataset, N, ...)` (computed here when None)."""
@@ -114,9 +121,9 @@ def evaluate_images(samples, dataset, rng: np.random.Generator, *, classifier: C
     n = len(x)
     clf = classifier or get_classifier(dataset)
     notes = []
-    if n > len(dataset.test) or n > len(dataset.train):
-        notes.append(f"{n} samples exceed a split ({len(dataset.train)} train / {len(dataset.test)} test): "
-                     "reference images were drawn with replacement, which biases the floor")
+    if 2 * n > len(dataset.test):
+        notes.append(f"2 x {n} samples exceed the {len(dataset.test)} test images: the floor's two draws of test "
+                     "images overlap, which biases the floor downward")
     if n <= clf.feature_dim:
         notes.append(f"{n} samples <= {clf.feature_dim} feature dimensions: the covariances are singular and "
                      "FD-clf is strongly biased upward; compare it only with its floor at this N")
@@ -164,7 +171,7 @@ def format_image_metrics(result: dict) -> str:
     for key in ("precision", "recall"):
         label = f"k-NN {key} (k={pr['k']})"
         lines.append(f"{label:24s} {pr[key]['value']:10.4f} {pr[key]['floor_median']:13.4f}"
-                     f"   (floor: train vs test images; higher is better)")
+                     f"   (floor: two draws of test images; higher is better)")
     lines.append(f"FD-clf = {fd['name']}: lower is better; 'within' = value <= floor p95")
     hist = " ".join(f"{name}:{count}" for name, count in zip(lab["class_names"], lab["histogram"]))
     lines.append(f"labels: {lab['confident_share']:.1%} of samples labelled with confidence > {lab['threshold']} "
