@@ -2,7 +2,7 @@
 
 Every factory takes `n_train` (2000), `n_test` (500) and `seed` (0, fixes the split) plus its own
 keyword-only options, and returns a `ToyDataset`: a truth sampler, the train/test split drawn
-from it, and (all but moons and spiral) the exact log-density. Train and test come from two
+from it, and the exact log-density (for spiral and moons a 1D integral, curves.py). Train and test come from two
 independent streams spawned from `seed`, so the test set does not change with `n_train`.
 Arrays are float32 (N, d) in raw units; the normaliser standardises on the training split.
 """
@@ -17,6 +17,7 @@ from scipy.special import logsumexp
 
 from ...errors import DifflabError, unknown_name
 from ...data.base import Dataset, Normaliser
+from .curves import blurred_curve_log_prob
 from .pinwheel import pinwheel_log_prob, sample_pinwheel
 from ...data.registry import register
 
@@ -227,39 +228,46 @@ def pinwheel(n_train=2000, n_test=500, seed=0, *, n_arms=5, radial_std=0.3, tang
                       lambda x: pinwheel_log_prob(x, **opts), n_train=n_train, n_test=n_test, seed=seed)
 
 
-@register("spiral", "two interleaved spiral arms (no exact density)")
+@register("spiral", "two interleaved spiral arms")
 def spiral(n_train=2000, n_test=500, seed=0, *, turns=1.5, radius=2.0, noise=0.1) -> Dataset:
     """Two arms: angle u ~ U(0, 2 pi turns), r = radius * u / (2 pi turns), point r (cos u, sin u)
-    (second arm rotated by pi), plus isotropic N(0, noise^2) noise."""
+    (second arm rotated by pi), plus isotropic N(0, noise^2) noise. Log-density: the blurred
+    curve's integral (curves.py); none when noise is 0."""
     turns = _number("turns", turns, positive=True)
     radius = _number("radius", radius, positive=True)
     noise = _number("noise", noise, nonnegative=True)
+    u_max = 2 * math.pi * turns
+
+    def arm(sign):
+        return lambda u: sign * (radius * u / u_max)[:, None] * np.stack([np.cos(u), np.sin(u)], axis=1)
 
     def draw(n, rng):
-        u = rng.uniform(0.0, 2 * math.pi * turns, size=n)
-        arm = np.where(rng.random(n) < 0.5, 1.0, -1.0)                   # -1: rotated by pi
-        r = radius * u / (2 * math.pi * turns)
-        x = arm[:, None] * r[:, None] * np.stack([np.cos(u), np.sin(u)], axis=1)
-        return x + noise * rng.standard_normal((n, 2))
+        u = rng.uniform(0.0, u_max, size=n)
+        sign = np.where(rng.random(n) < 0.5, 1.0, -1.0)                  # -1: rotated by pi
+        return sign[:, None] * arm(1.0)(u) + noise * rng.standard_normal((n, 2))
 
+    log_prob = (lambda x: blurred_curve_log_prob(x, [arm(1.0), arm(-1.0)], u_max, noise)) if noise > 0 else None
     return ToyDataset("spiral", f"two spirals: {turns:g} turns, radius {radius:g}, noise {noise:g}", 2,
-                      draw, None, n_train=n_train, n_test=n_test, seed=seed)
+                      draw, log_prob, n_train=n_train, n_test=n_test, seed=seed)
 
 
-@register("moons", "two interleaving half circles (no exact density)")
+@register("moons", "two interleaving half circles")
 def moons(n_train=2000, n_test=500, seed=0, *, noise=0.1) -> Dataset:
     """Like sklearn's make_moons but with a uniformly random angle per point (not a fixed grid):
-    upper arc (cos u, sin u), lower arc (1 - cos u, 0.5 - sin u), u ~ U(0, pi), plus N(0, noise^2)."""
+    upper arc (cos u, sin u), lower arc (1 - cos u, 0.5 - sin u), u ~ U(0, pi), plus N(0, noise^2).
+    Log-density: the blurred curve's integral (curves.py); none when noise is 0."""
     noise = _number("noise", noise, nonnegative=True)
+    upper = lambda u: np.stack([np.cos(u), np.sin(u)], axis=1)               # noqa: E731
+    lower = lambda u: np.stack([1.0 - np.cos(u), 0.5 - np.sin(u)], axis=1)   # noqa: E731
 
     def draw(n, rng):
         u = rng.uniform(0.0, math.pi, size=n)
-        lower = rng.random(n) < 0.5
-        x = np.stack([np.where(lower, 1.0 - np.cos(u), np.cos(u)),
-                      np.where(lower, 0.5 - np.sin(u), np.sin(u))], axis=1)
+        is_lower = rng.random(n) < 0.5
+        x = np.where(is_lower[:, None], lower(u), upper(u))
         return x + noise * rng.standard_normal((n, 2))
 
-    return ToyDataset("moons", f"two moons, uniform angle along each arc, noise {noise:g}", 2, draw, None,
+    log_prob = (lambda x: blurred_curve_log_prob(x, [upper, lower], math.pi, noise)) if noise > 0 else None
+    return ToyDataset("moons", f"two moons, uniform angle along each arc, noise {noise:g}", 2, draw, log_prob,
                       n_train=n_train, n_test=n_test, seed=seed)
 
 
