@@ -118,3 +118,18 @@ def test_build_network_adds_the_gaussian_skip_only_when_asked():
     assert isinstance(build_network(make_config(method="ddpm"), (4,), vp), MLP)
     with pytest.raises(DifflabError, match="gaussian_skip"):
         build_network(make_config(method="ddpm", sets=["network.gaussian_skip=maybe"]), (4,), vp)
+
+
+def test_the_fused_sampling_path_computes_the_training_sums():
+    torch.manual_seed(0)
+    net = MLP((2,), width=32, depth=3)
+    x, t = torch.randn(64, 2), torch.rand(64)
+    with torch.no_grad():
+        fused = net(x, t)
+    plain = net(x, t)                                        # grad enabled: the unfused training path
+    assert plain.requires_grad and not fused.requires_grad
+    torch.testing.assert_close(fused, plain.detach(), rtol=1e-5, atol=1e-6)
+    net.eval()
+    with torch.no_grad():                                    # one shared time (embedded once) as in sampling
+        torch.testing.assert_close(net(x, torch.full((64,), 0.3)), net.train()(x, torch.full((64,), 0.3)),
+                                   rtol=1e-5, atol=1e-6)
