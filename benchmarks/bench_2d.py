@@ -216,6 +216,9 @@ def main():
 
     first = rows[0]
     cfg = difflab.load(tmp / f"{first[0]}-{first[1]}-{first[2]}-{seeds[0]}").config
+    configs = {m: difflab.load(tmp / f"{first[0]}-{m}-{first[2]}-{seeds[0]}").config for m in methods}
+    steps_note = ", ".join(f"{m.upper()} {c.steps}" for m, c in configs.items())
+    dsm_sampler = configs["dsm"].sampler if "dsm" in configs else "-"
     n_cells = sum(len(r[4]) for r in rows)
     by_regime = {r: [c for row in rows if row[2] == r for c in row[4]] for r in regimes}
     minutes = (time.time() - started) / 60
@@ -240,9 +243,10 @@ def main():
         f"Rows run: {what}.",
         "",
         f"Defaults: MLP width {cfg.network['width']}, depth {cfg.network['depth']} with input Fourier features; "
-        f"{cfg.steps} Adam steps of batch {cfg.batch_size}; DDPM = linear schedule, T=1000, training times drawn "
+        f"Adam steps of batch {cfg.batch_size}: {steps_note}; DDPM = linear schedule, T=1000, training times drawn "
         f"uniformly in log noise level, ancestral sampling (1000 NFE); DSM = VE ladder of 100 levels, K=2 noise "
-        f"draws, its default sampler (NFE column). Each seed s trains on its own split (data_seed = s).",
+        f"draws, its default sampler ({dsm_sampler}; NFE column). Each seed s trains on its own split "
+        f"(data_seed = s).",
         "",
         "**Statistics.** " + rule_note(N, floors) + f" One set of floors per dataset, shared by its rows. "
         f"Two regimes: **split** trains on the study's 2000-point training split; **fresh** draws every batch "

@@ -32,17 +32,23 @@ METHODS = {
         "sampler": "ddpm",
         "sample_steps": None,
         "sampler_options": {"variance": "small"},
+        # Training steps when no preset or flag sets them: about 60 s of one core for the 2D MLP, the
+        # budget of issue 14. Four times the earlier 3000 halves the tail misses and the KL estimate
+        # (BENCHMARKS.md, "What limits the tails"); presets of other data set their own.
+        "steps": 12000,
     },
     "dsm": {
         "process": {"name": "ve", "sigma_min": 0.01, "sigma_max": "auto", "n_levels": 100},
         "objective": "dsm",
         "n_noise": 2,
-        # DPM-Solver++(2M) on the probability-flow ODE, 20 steps (21 network evaluations): within the
-        # noise floor where the seed's annealed Langevin dynamics (`--sampler langevin`, 501
-        # evaluations) is not; see BENCHMARKS.md, "Core".
-        "sampler": "dpm-solver",
-        "sample_steps": 20,
+        # Ancestral sampling down the 100 noise levels (NCSN's reverse diffusion, 100 network
+        # evaluations): its noise corrects the score's errors between the modes, where a
+        # probability-flow ODE (`--sampler dpm-solver`, 21 NFE, the earlier default) carries them into
+        # 3-6x more outliers on the same network; see BENCHMARKS.md, "What limits the tails".
+        "sampler": "ddpm",
+        "sample_steps": None,
         "sampler_options": {},
+        "steps": 8000,           # about 60 s of one core for the 2D MLP (two noise draws per sample)
     },
     # Masked (absorbing-state) diffusion for categorical data (boards, a file of small integers):
     # MDLM's ELBO in its count form, unmasking one cell per step, a small cell transformer. The
@@ -80,7 +86,9 @@ class Config:
     objective: str = ""                    # "eps", "dsm" or "masked-elbo" (default from the method)
     n_noise: int = 0                       # K noise draws per sample in the loss (0: the method's default)
     network: dict = field(default_factory=lambda: {"name": "mlp", "width": 128, "depth": 4, "emb_dim": 64})  # the eps network
-    steps: int = 3000                      # optimiser steps
+    steps: int = 3000                      # optimiser steps (unset: the method's, METHODS[...]["steps"] where
+                                           # it has one: ddpm 12000, dsm 8000, about 60 s of one core each for
+                                           # the 2D MLP; presets of images, audio, text and boards set their own)
     batch_size: int = 256                  # samples per step
     lr: float = 2e-3                       # Adam learning rate (after warm-up, cosine-decayed to lr_min_ratio*lr)
     lr_warmup: int = 100                   # steps of linear learning-rate warm-up
@@ -228,7 +236,7 @@ def make_config(base: dict | None = None, sets: list[str] | None = None, *, quie
     d = Config().to_dict()
     d.update({"objective": preset["objective"], "n_noise": preset["n_noise"], "sampler": preset["sampler"],
               "sample_steps": preset["sample_steps"], "process": copy.deepcopy(preset["process"]),
-              "sampler_options": dict(preset["sampler_options"])})
+              "sampler_options": dict(preset["sampler_options"]), "steps": preset.get("steps", d["steps"])})
     d.update(copy.deepcopy(preset.get("defaults", {})))     # a method's own training defaults (masked)
     if user.get("sampler", preset["sampler"]) != preset["sampler"]:
         d["sampler_options"] = {}             # the preset's options and steps belong to the preset's sampler
