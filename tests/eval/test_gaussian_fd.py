@@ -85,3 +85,16 @@ def test_floor_and_evaluation():
     wide = mean + 1.5 * (ds.sample(400, np.random.default_rng(9)) - mean)      # covariance x 2.25
     bad = evaluate_gaussian(wide, ds, np.random.default_rng(1), floor=floor)
     assert not bad["within_floor"] and bad["value"] > 10 * floor["p95"]
+
+
+def test_the_floor_of_a_median_over_groups_is_that_median_and_tighter():
+    ds = get_dataset("normal-nd", d=4, n_train=10, n_test=10)
+    one = gaussian_floor(ds, 200, np.random.default_rng(0), n_draws=40)
+    five = gaussian_floor(ds, 200, np.random.default_rng(0), n_draws=40, groups=5)
+    # each value is the median of five independent draws' distances, recomputed here by hand
+    rng, (mean, cov) = np.random.default_rng(0), truth_moments(ds)
+    first = np.median([frechet_to_gaussian(ds.sample(200, rng), mean, cov) for _ in range(5)])
+    assert five["values"][0] == pytest.approx(first, rel=1e-12)
+    assert np.std(five["values"]) < 0.8 * np.std(one["values"]) and five["p95"] < one["p95"]
+    with pytest.raises(DifflabError, match="groups"):
+        gaussian_floor(ds, 200, np.random.default_rng(0), n_draws=20, groups=0)

@@ -43,12 +43,18 @@ def frechet_to_gaussian(samples, mean, cov) -> float:
     return frechet_distance_gaussians(m, c, mean, cov)
 
 
-def gaussian_floor(dataset, n: int, rng: np.random.Generator, n_draws: int = MIN_DRAWS) -> dict:
-    """{"median", "p95", "values"}: frechet_to_gaussian of n_draws fresh truth samples of size n."""
+def gaussian_floor(dataset, n: int, rng: np.random.Generator, n_draws: int = MIN_DRAWS, groups: int = 1) -> dict:
+    """{"median", "p95", "values"}: frechet_to_gaussian of n_draws fresh truth samples of size n;
+    with `groups` > 1 each value is the median over that many truth samples of size n, the floor of
+    a figure reported as the median over as many groups of model samples (a median of 5 groups
+    spreads less than one group, so one group's p95 would be too lenient a bound for it)."""
     if n_draws < MIN_DRAWS:
         raise DifflabError(f"the floor needs at least {MIN_DRAWS} draws, got {n_draws}")
+    if not isinstance(groups, int) or groups < 1:
+        raise DifflabError(f"groups must be a positive integer, got {groups!r}")
     mean, cov = truth_moments(dataset)
-    values = [frechet_to_gaussian(dataset.sample(n, rng), mean, cov) for _ in range(n_draws)]
+    values = [float(np.median([frechet_to_gaussian(dataset.sample(n, rng), mean, cov) for _ in range(groups)]))
+              for _ in range(n_draws)]
     arr = np.asarray(values)
     return {"median": float(np.median(arr)), "p95": float(np.percentile(arr, 95)), "values": values}
 
