@@ -116,12 +116,13 @@ def shares(cells, key) -> str:
 
 
 def mean_logs(cells) -> str:
-    """Per seed: the samples' mean true log-density, then the truth's p05, e.g. "-1.23, -1.02 (-0.97)"."""
+    """Per seed: the samples' mean true log-density, then the truth's p05 to p99, e.g. "-1.23 (-0.97 to -0.91)"."""
     if any("mean_log_prob" not in c for c in cells):
         return "–"
     vals = ", ".join("–" if c["mean_log_prob"]["value"] is None else f"{c['mean_log_prob']['value']:.2f}"
                      for c in cells)
-    return f"{vals} ({cells[0]['mean_log_prob']['floor_p05']:.2f})"
+    m = cells[0]["mean_log_prob"]
+    return f"{vals} ({m['floor_p05']:.2f} to {m['floor_p99']:.2f})"
 
 
 def failing(cells) -> str:
@@ -264,7 +265,7 @@ def main():
         "",
         "Columns, one value per seed: energy and MMD^2 as the median over the truth draws divided by the floor's "
         "p95 (at most 1 passes); outlier share and share outside the support in percent, the bound in brackets; "
-        "the mean true log-density of the samples, the truth's p05 in brackets; failing: the figures that miss "
+        "the mean true log-density of the samples, the truth's p05 to p99 in brackets (above p99: too concentrated); failing: the figures that miss "
         "(E energy, M MMD^2, O outlier share, L mean log-density, S outside the support; - none). Train s: the "
         "median wall time of the training call, its CPU time in brackets.",
         "",

@@ -97,7 +97,7 @@ def rule_note(n: int, floors: dict, tail_draws: int = TAIL_DRAWS) -> str:
             f"over {floors['pairs']} truth pairs; a value passes at or below the floor's p95. Tail figures, read "
             f"on the samples' exact log-density (no reference draw): the outlier share (samples below the truth's "
             f"0.1% log-density quantile) passes at or below the p95 of the same share over {tail_draws} truth "
-            f"draws of n, the mean log-density at or above their p05, and on a bounded support the share outside "
+            f"draws of n, the mean log-density between their p05 and p99 (below: mass in thin regions; above: samples piled into the modes), and on a bounded support the share outside "
             f"it at or below max(p95, 1%). A cell passes when every figure does.")
 
 

@@ -165,3 +165,20 @@ def test_reference_floors_can_hold_every_floor():
                            metrics=("sw2",), floors=floors, precision_recall=True)
     assert set(res["metrics"]) == {"sw2", "precision", "recall"}
     assert res["metrics"]["recall"]["floor_values"] == floors["precision_recall"]["recall"]["values"]
+
+
+def test_samples_piled_into_the_modes_are_too_concentrated():
+    """The two-sided mean log-density: samples at the gmm's mode centres (plus a tenth of the
+    modes' spread) have a higher mean log p than any truth draw, which energy and MMD^2 barely see."""
+    ds = get_dataset("gmm")
+    rng = np.random.default_rng(0)
+    floors = tail_floors(ds, 2000, rng, n_draws=50)
+    truth = tail_figures(ds.sample(2000, rng), ds, floors)["mean_log_prob"]
+    assert truth["within_floor"] and not truth["too_concentrated"]
+    assert truth["floor_p05"] < truth["floor_median"] < truth["floor_p99"]
+    x = ds.sample(2000, rng).astype(np.float64)
+    means, _, stds = ds.modes()
+    nearest = np.argmin(((x[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
+    sharp = means[nearest] + 0.1 * (x - means[nearest])
+    m = tail_figures(sharp, ds, floors)["mean_log_prob"]
+    assert m["too_concentrated"] and not m["within_floor"] and m["value"] > m["floor_p99"] + 0.5

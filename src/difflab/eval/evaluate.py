@@ -232,7 +232,8 @@ def format_metrics_table(result: dict) -> str:
                          f"{o['threshold']:.4g}) {o['value']:.2%}, floor p95 {o['floor_p95']:.2%}  "
                          f"{_yes(o['within_floor'])}")
             lines.append(f"       mean log p {_fmt(m['value'])}, truth median {m['floor_median']:.4g}, "
-                         f"floor p05 {m['floor_p05']:.4g}  {_yes(m['within_floor'])}")
+                         f"floor p05 {m['floor_p05']:.4g} to p99 {m['floor_p99']:.4g}  {_yes(m['within_floor'])}"
+                         + ("   (above the truth's: samples too concentrated)" if m.get("too_concentrated") else ""))
         if "outside_support" in ld:
             s = ld["outside_support"]
             lines.append(f"       outside the support {s['value']:.2%}, truth p95 {s['floor_p95']:.2%}, "

@@ -180,6 +180,8 @@ def figures(evaluation: dict) -> list[dict]:
         hib = bool(m.get("higher_is_better")) or key == "mean_log_prob"
         if key == "outside_support":
             bound, rule = m.get("bound"), "≤ max(floor p95, 1%)"
+        elif key == "mean_log_prob" and m.get("floor_p99") is not None:
+            bound, rule = m.get("floor_p05"), f"floor p05 to p99 ({fmt(m['floor_p99'])})"
         elif hib:
             bound, rule = m.get("floor_p05"), "≥ floor p05"
         else:
