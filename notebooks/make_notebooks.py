@@ -317,7 +317,8 @@ def notebooks() -> dict[str, nbformat.NotebookNode]:
         "2d_3_dsm": method_notebook(
             "2d_3_dsm", "dsm", "Denoising score matching on 2D data",
             "The seed's DSM: a geometric ladder of noise levels, the score learnt with several noise draws per "
-            "sample (`n_noise`, lower-variance loss); sampled here by DPM-Solver++ in 20 steps. The seed's "
+            "sample (`n_noise`, lower-variance loss); sampled here by its default, ancestral sampling down the "
+            "100 noise levels (100 network evaluations; `sampler=\"dpm-solver\"` is the fast ODE choice). The seed's "
             "annealed Langevin dynamics is `sampler=\"langevin\"`.",
             sample="{}",
             notes="The seed's sampler, annealed Langevin dynamics (5 steps per noise level), on the same network:",
