@@ -22,6 +22,8 @@ differs:
     evaluate(samples, dataset, rng, n_pairs, floors)   the kind's metrics beside their floors
     format_result(result)         the CLI's text for an `evaluate` result
     read_input(path, run, noisy)  `difflab denoise --input`: a file -> data (N, *shape), noisy or clean
+    restore(run, noisy, sigma, denoise_fn, **kw)  `difflab denoise`: what read_input gave, noised -> restored
+                                  (default: denoise_fn, i.e. denoise.denoise, in the model's own domain)
     denoise_report(clean, noisy, restored)     one line of figures for `difflab denoise`
     write_denoised(run, rows, out, title)      the pictures `difflab denoise` writes beside its .npy
 """
@@ -101,6 +103,13 @@ class Kind:
     def read_input(self, path, run, noisy: bool = False) -> np.ndarray:
         raise DifflabError(f"{run.path} holds {self.name} data ({run.dataset_name!r}); denoise restores "
                            f"{', '.join(k for k in kind_names() if kind_of(k).denoises)} data")
+
+    def restore(self, run, noisy: np.ndarray, sigma: float, denoise_fn, **kw) -> np.ndarray:
+        """Restore `noisy` (as `read_input` gives it, plus Gaussian noise of std `sigma`) with
+        `denoise_fn(run, noisy, sigma, **kw)` (difflab.denoise.denoise, passed in by the caller:
+        this layer sits below it). A kind whose model sees another representation of its input
+        (audio as spectrograms) converts there and back."""
+        return denoise_fn(run, noisy, sigma, **kw)
 
     def denoise_report(self, clean: np.ndarray, noisy: np.ndarray, restored: np.ndarray) -> str | None:
         return None
