@@ -12,6 +12,7 @@ The base class is the behaviour of plain vectors (points, embeddings); a kind ov
 differs:
 
     data_range, clip_by_default   the box of every raw value, and whether samples keep x0_hat in it
+    clip_default(run)             clip_by_default for one run (audio: spectrogram runs clip, waveform runs do not)
     finish(run, samples)          raw samples -> what the user gets (images clipped, boards as ints)
     sample_shape(run)             the shape of one finished sample (default: the run's data shape)
     extra_outputs(out)            files that `difflab sample --out out.npy` writes beside the .npy
@@ -55,6 +56,10 @@ class Kind:
         if self.clip_by_default:
             return np.clip(samples, *self.data_range)
         return samples
+
+    def clip_default(self, run) -> bool:
+        """Whether `run`'s samples keep x0_hat inside data_range unless told otherwise: `clip_by_default`."""
+        return self.clip_by_default
 
     def sample_shape(self, run) -> tuple:
         return tuple(run.shape)

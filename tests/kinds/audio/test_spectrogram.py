@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from difflab.cli import main
+from difflab.run import load
 from difflab.data import get_dataset
 from difflab.errors import DifflabError
 from difflab.eval.classifier import ClassifierOptions
@@ -126,6 +127,8 @@ def test_spectrogram_run_through_the_cli(tmp_path, capsys, monkeypatch):
     info = json.loads((run / "config.json").read_text())["dataset"]
     assert info["representation"] == "spectrogram" and info["shape"] == [1, 64, 16] and info["sample_rate"] == 4000
     assert info["spectrogram"]["n_fft"] == 128 and info["spectrogram"]["length"] == 1024
+    loaded = load(run)
+    assert loaded.hooks.clip_default(loaded) and loaded.hooks.sample_shape(loaded) == (1, 1024)   # x0_hat in [-1, 1]
     out = tmp_path / "s.npy"
     assert cli("sample", run, "--n", 4, "--steps", 3, "--labels", "all", "--out", out, "--plot") == 0
     x = np.load(out)

@@ -141,6 +141,12 @@ class AudioKind(Kind):
             samples = images_to_clips(samples, spec)
         return np.clip(samples, *self.data_range)
 
+    def clip_default(self, run) -> bool:
+        """Spectrogram runs keep x0_hat in [-1, 1] (their images' range, silence .. loud) at every
+        step, as image runs do: without it a short CPU run drew a third of its clips silent and
+        others too loud (BENCHMARKS.md, audio). Waveform runs do not (the old behaviour)."""
+        return run_spectrogram(run) is not None
+
     def sample_shape(self, run) -> tuple:
         spec = run_spectrogram(run)
         return tuple(run.shape) if spec is None else (1, spec.length)
