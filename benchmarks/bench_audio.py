@@ -1,7 +1,7 @@
 """Issue 5's audio targets: the Free Spoken Digit Dataset trained within a wall-clock budget on
 this machine, then measured.
 
-src/difflab/configs/fsdd.yaml (DDPM, unet1d-small, class-conditional) trained for --minutes (a short probe
+src/difflab/configs/fsdd-waveform.yaml (DDPM, unet1d-small, class-conditional) trained for --minutes (a short probe
 sets the number of steps so the learning-rate schedule ends on time; `max_minutes` is the hard
 stop); training throughput in clips/s; samples with labels 0..9 in turn and classifier-free
 guidance, judged in the features of difflab's own spoken-digit classifier (FD-clf beside its
@@ -15,7 +15,7 @@ baseline). Writes the `audio` section of BENCHMARKS.md and figures under benchma
     python benchmarks/bench_audio.py --quick    # a few minutes: tiny budget and counts; prints only
     python benchmarks/bench_audio.py --representation spectrogram --minutes 20   # issue 17
 
-`--representation spectrogram` trains configs/fsdd-spectrogram.yaml instead (the clips as 64 x 64
+`--representation spectrogram` trains configs/fsdd.yaml instead (the clips as 64 x 64
 log-magnitude STFT images, the image UNet, Griffin-Lim back to clips), adds unconditional samples
 (FD-clf without labels) and a denoising row for the bound of a magnitude-only method (the clean
 magnitude with the noisy phase), reports the process's CPU time and the load, and writes its own
@@ -53,7 +53,7 @@ GUIDANCE = 2.0                   # classifier-free guidance scale of the labelle
 WIENER_SIZES = [3, 5, 9, 17]     # scipy.signal.wiener windows tried; the best per noise level is reported
 FULL = dict(minutes=10.0, probe_steps=20, n_samples=150, sample_steps=50, n_denoise=60, reverse_steps=30,
             n_pairs=20)
-PRESETS = {"waveform": "fsdd", "spectrogram": "fsdd-spectrogram"}   # the preset each representation trains
+PRESETS = {"waveform": "fsdd-waveform", "spectrogram": "fsdd"}   # the preset each representation trains
 FIGURES = {"waveform": "audio-fsdd", "spectrogram": "audio-fsdd-spectrogram"}
 SPECTROGRAM_HEADING = "### Spectrograms (issue 17)"   # the spectrogram subsection of the audio section
 QUICK = dict(minutes=0.3, probe_steps=3, n_samples=12, sample_steps=5, n_denoise=3, reverse_steps=5, n_pairs=5)
@@ -107,22 +107,26 @@ def cpu_seconds() -> float:
 
 
 def bench(p: dict, tmp: Path, figures: Path, representation: str = "waveform", threads: int = 1,
-          seed: int = 0) -> dict:
+          seed: int = 0, reuse: str | None = None) -> dict:
     preset, prefix = PRESETS[representation], FIGURES[representation]
-    print(f"fsdd ({representation}, preset {preset}): training for {p['minutes']} min", flush=True)
+    print(f"fsdd ({representation}, preset {preset}): " + (f"measuring {reuse}" if reuse else
+                                                           f"training for {p['minutes']} min"), flush=True)
     load0, cpu0 = os.getloadavg()[0], cpu_seconds()
-    run, probe_per_step = train_within("fsdd", p["minutes"], p["probe_steps"], tmp / "fsdd", max_warmup=40,
-                                       config=preset, threads=threads)
+    if reuse:                          # measure a run trained before (its training time is in its config.json)
+        run, probe_per_step = difflab.load(reuse), float("nan")
+    else:
+        run, probe_per_step = train_within("fsdd", p["minutes"], p["probe_steps"], tmp / "fsdd", max_warmup=40,
+                                           config=preset, threads=threads)
     ds = run.dataset
     wav = ds.waveforms()
     r = {"representation": representation, "preset": preset, "threads": threads,
          "steps": run.info["steps_done"], "train_seconds": run.train_seconds,
          "clips_per_s": run.info["steps_done"] * run.config.batch_size / run.train_seconds,
          "probe_clips_per_s": run.config.batch_size / probe_per_step,
-         "train_cpu_seconds": cpu_seconds() - cpu0, "load_start": load0, "load_after_training": os.getloadavg()[0]}
+         "train_cpu_seconds": None if reuse else cpu_seconds() - cpu0, "reused": reuse, "load_start": load0, "load_after_training": os.getloadavg()[0]}
     print(f"  {r['steps']} steps in {r['train_seconds']:.0f} s: {r['clips_per_s']:.1f} clips/s "
-          f"(CPU {r['train_cpu_seconds']:.0f} s with the probe; load {load0:.1f} -> {r['load_after_training']:.1f})",
-          flush=True)
+          f"(CPU {r['train_cpu_seconds'] or float('nan'):.0f} s with the probe; load {load0:.1f} -> "
+          f"{r['load_after_training']:.1f})", flush=True)
     clf = get_audio_classifier(wav)
     r["classifier"] = {"test_accuracy": clf.test_accuracy, "train_seconds": clf.meta.get("train_seconds")}
     n = p["n_samples"]
@@ -163,7 +167,7 @@ def section(r: dict, p: dict, quick: bool) -> str:
     lines = ["## Audio: spoken digits (FSDD) on a CPU (issue 5)", "",
              f"Machine: {machine()}.  ",
              f"Command: `python benchmarks/bench_audio.py{' --quick' if quick else ''}` ({time.strftime('%Y-%m-%d')}); "
-             f"training budget {p['minutes']} min (src/difflab/configs/fsdd.yaml: DDPM, unet1d-small, class-conditional; "
+             f"training budget {p['minutes']} min (src/difflab/configs/fsdd-waveform.yaml: DDPM, unet1d-small, class-conditional; "
              "clips of 4096 samples at 4 kHz).", "",
              "| steps | train s | clips/s | samples | sampler | FD-clf | floor median / p95 | confident | "
              "asked label recognised |", "|---|---|---|---|---|---|---|---|---|",
@@ -194,10 +198,12 @@ def spectrogram_section(r: dict, p: dict, quick: bool, command: str) -> str:
     lines = [SPECTROGRAM_HEADING, "",
              f"Machine: {machine()}; load (1-minute average, {os.cpu_count()} cores): {r['load_start']:.1f} at the "
              f"start, {r['load_after_training']:.1f} after training, {r['load_end']:.1f} at the end.  ",
-             f"Command: `{command}` ({time.strftime('%Y-%m-%d')}); training budget {p['minutes']} min of wall time "
-             f"at {r['threads']} torch thread(s) (src/difflab/configs/{r['preset']}.yaml: DDPM, the image UNet unet-64 "
+             f"Command: `{command}` ({time.strftime('%Y-%m-%d')}); " + (f"training budget {p['minutes']} min of wall "
+             "time" if not r["reused"] else "a run trained before") + f", {r['threads']} torch thread(s) (src/difflab/configs/{r['preset']}.yaml: DDPM, the image UNet unet-64 "
              "on 64 x 64 log-magnitude spectrograms, class-conditional; Griffin-Lim, 64 iterations, back to 4096 "
-             f"samples at 4 kHz). CPU time of training (probe included): {r['train_cpu_seconds']:.0f} s.", "",
+             f"samples at 4 kHz). " + (f"CPU time of training (probe included): {r['train_cpu_seconds']:.0f} s." if not r["reused"]
+             else f"Training: the run folder {r['reused']} trained before (--run), its steps and seconds from its "
+                  "config.json; the load above is that of this measuring command."), "",
              "| samples | steps | train s | clips/s | n | sampler | FD-clf | floor median / p95 | FD-clf / p95 | "
              "confident | asked label recognised |", "|---|---|---|---|---|---|---|---|---|---|---|",
              f"| guided (labels 0..9, w = {GUIDANCE}) | {r['steps']} | {r['train_seconds']:.0f} | {r['clips_per_s']:.1f} "
@@ -248,6 +254,7 @@ def main():
     ap.add_argument("--representation", choices=sorted(PRESETS), default="waveform",
                     help="what the model learns: raw clips or log-magnitude spectrograms (issue 17)")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    ap.add_argument("--run", default=None, help="measure this trained run folder instead of training one")
     ap.add_argument("--json", default=None, help="also dump raw numbers here")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -260,7 +267,7 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="difflab-bench-audio-"))
     figures = tmp / "figures" if a.quick else ROOT / "benchmarks" / "figures"
     start = time.perf_counter()
-    r = bench(p, tmp, figures, a.representation, a.threads)
+    r = bench(p, tmp, figures, a.representation, a.threads, reuse=a.run)
     if a.json:
         Path(a.json).write_text(json.dumps({k: v for k, v in r.items() if k != "figures"}, indent=1, default=str))
     command = "python " + " ".join(["benchmarks/bench_audio.py", *sys.argv[1:]])
