@@ -141,17 +141,20 @@ def fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
-def train_within(name: str, minutes: float, probe_steps: int, out: Path, max_warmup: int = 200):
-    """Train the preset <name> (difflab/configs/<name>.yaml) for about `minutes`: a probe measures
-    seconds per step, the real run
-    gets the steps that fit (so its cosine schedule ends on time) and max_minutes as the hard stop.
+def train_within(name: str, minutes: float, probe_steps: int, out: Path, max_warmup: int = 200,
+                 config: str | None = None, **overrides):
+    """Train the preset <name> (difflab/configs/<name>.yaml, or the preset `config` for data <name>)
+    for about `minutes`: a probe measures seconds per step, the real run
+    gets the steps that fit (so its cosine schedule ends on time) and max_minutes as the hard stop;
+    `overrides` are further config fields (threads=1).
     Returns (run, seconds per probe step)."""
     import difflab
 
-    config = name                                  # the preset shipped in difflab/configs/
-    probe = difflab.train(name, config=config, out=out / "probe", steps=probe_steps, overwrite=True, progress=False)
+    config = config or name                        # the preset shipped in difflab/configs/
+    probe = difflab.train(name, config=config, out=out / "probe", steps=probe_steps, overwrite=True, progress=False,
+                          **overrides)
     per_step = probe.train_seconds / probe.info["steps_done"]
     steps = max(probe_steps, int(0.92 * 60 * minutes / per_step))
     run = difflab.train(name, config=config, out=out / "run", steps=steps, overwrite=True, progress=False,
-                        max_minutes=minutes, lr_warmup=min(max_warmup, max(1, steps // 10)))
+                        max_minutes=minutes, lr_warmup=min(max_warmup, max(1, steps // 10)), **overrides)
     return run, per_step

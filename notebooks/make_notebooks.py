@@ -251,6 +251,13 @@ if not available("mnist"):
     DATA = "shapes"
 '''
 
+AUDIO_DENOISE = '''\
+# noise of std 0.05 on a [-1, 1] waveform. A spectrogram run (the fsdd preset) cannot take clips directly:
+# its kind's restore denoises the log magnitude and keeps the noisy phase (a waveform run: denoise as it is)
+denoise_in_model_domain = denoise
+denoise = lambda run, noisy, sigma: run.hooks.restore(run, noisy, sigma, denoise_in_model_domain)
+'''
+
 AUDIO_PREPARE = '''\
 DATA, DATA_OPTIONS = "fsdd", ({"length": 1024} if QUICK else {})
 if not available("fsdd"):
@@ -362,17 +369,18 @@ print(run.hooks.format_result(run.evaluate(langevin.samples, seed=0)))
                                      SIGMA="0.1", DENOISE_INPUT="lambda run: run.dataset.test[:8]"),
                               prepare=CIFAR_PREPARE, denoise="# noise of std 0.1 in [0, 1] pixel units"),
         "10_08_audio": tour("10_08_audio", "Audio",
-                            "Seed notebook 08: spoken digits (FSDD) as waveforms with a 1D UNet (the `fsdd` "
-                            "preset), samples as WAV files, waveforms and spectrograms, and denoising measured "
-                            "in SNR.",
+                            "Seed notebook 08: spoken digits (FSDD) as log-magnitude spectrograms with the image "
+                            "UNet (the `fsdd` preset; Griffin-Lim turns them back into clips; in quick mode "
+                            "waveforms with a tiny 1D UNet), samples as WAV files, waveforms and spectrograms, and "
+                            "denoising measured in SNR.",
                             params(METHOD='"ddpm"', STEPS="20 if QUICK else None",
                                    SETTINGS='{"network": {"name": "unet1d", "base_channels": 8, "channel_mults": [1, 2], '
                                             '"attention": False}, "n_train": 64, "n_test": 16, "batch_size": 8, '
                                             '"test_loss_points": 16} if QUICK else {}',
                                    N_SAMPLES="8 if QUICK else 100", N_REVERSE="3",
                                    SAMPLE_OPTIONS='{"sampler": "ddim", "steps": 20} if QUICK else {}',
-                                   SIGMA="0.05", DENOISE_INPUT="lambda run: run.dataset.test[:4]"),
-                            prepare=AUDIO_PREPARE, denoise="# noise of std 0.05 on a [-1, 1] waveform"),
+                                   SIGMA="0.05", DENOISE_INPUT="lambda run: run.dataset.waveforms().test[:4]"),
+                            prepare=AUDIO_PREPARE, denoise=AUDIO_DENOISE),
         "10_09_text_embeddings": text_notebook(),
         "10_10_game_states": tour("10_10_game_states", "Game states",
                                   "Seed notebook 10: every tic-tac-toe position reachable in play, as vectors "

@@ -291,7 +291,7 @@ def cmd_denoise(a) -> None:
     check_new_file(out, a.overwrite)
     check_new_files(hooks.extra_outputs(out), a.overwrite)
     clean, noisy = (None, x) if a.noisy else (x, add_noise(x, a.sigma, a.seed))
-    restored = denoise(run, noisy, a.sigma, mode=a.mode, sampler=a.sampler, steps=a.steps, seed=a.seed)
+    restored = hooks.restore(run, noisy, a.sigma, denoise, mode=a.mode, sampler=a.sampler, steps=a.steps, seed=a.seed)
     restored = hooks.finish(run, restored)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_npy(out, restored)

@@ -128,7 +128,7 @@ def denoise(run, noisy: np.ndarray, sigma: float, *, mode: str = "posterior-mean
         x0 = reverse_from(counter, run.process, y_n, ratio, name, steps=steps,
                           generator=make_generator(seed, run.device), **opts)
     out = run.normaliser.unnormalise(x0.cpu().numpy().astype(np.float64)).astype(np.float32)
-    return np.clip(out, *run.hooks.data_range) if run.hooks.clip_by_default else out
+    return np.clip(out, *run.hooks.data_range) if run.hooks.clip_default(run) else out
 
 
 def hide_cells(shape, share: float, seed: int) -> np.ndarray:

@@ -12,6 +12,7 @@ The base class is the behaviour of plain vectors (points, embeddings); a kind ov
 differs:
 
     data_range, clip_by_default   the box of every raw value, and whether samples keep x0_hat in it
+    clip_default(run)             clip_by_default for one run (audio: spectrogram runs clip, waveform runs do not)
     finish(run, samples)          raw samples -> what the user gets (images clipped, boards as ints)
     sample_shape(run)             the shape of one finished sample (default: the run's data shape)
     extra_outputs(out)            files that `difflab sample --out out.npy` writes beside the .npy
@@ -22,6 +23,8 @@ differs:
     evaluate(samples, dataset, rng, n_pairs, floors)   the kind's metrics beside their floors
     format_result(result)         the CLI's text for an `evaluate` result
     read_input(path, run, noisy)  `difflab denoise --input`: a file -> data (N, *shape), noisy or clean
+    restore(run, noisy, sigma, denoise_fn, **kw)  `difflab denoise`: what read_input gave, noised -> restored
+                                  (default: denoise_fn, i.e. denoise.denoise, in the model's own domain)
     denoise_report(clean, noisy, restored)     one line of figures for `difflab denoise`
     write_denoised(run, rows, out, title)      the pictures `difflab denoise` writes beside its .npy
 """
@@ -53,6 +56,10 @@ class Kind:
         if self.clip_by_default:
             return np.clip(samples, *self.data_range)
         return samples
+
+    def clip_default(self, run) -> bool:
+        """Whether `run`'s samples keep x0_hat inside data_range unless told otherwise: `clip_by_default`."""
+        return self.clip_by_default
 
     def sample_shape(self, run) -> tuple:
         return tuple(run.shape)
@@ -101,6 +108,13 @@ class Kind:
     def read_input(self, path, run, noisy: bool = False) -> np.ndarray:
         raise DifflabError(f"{run.path} holds {self.name} data ({run.dataset_name!r}); denoise restores "
                            f"{', '.join(k for k in kind_names() if kind_of(k).denoises)} data")
+
+    def restore(self, run, noisy: np.ndarray, sigma: float, denoise_fn, **kw) -> np.ndarray:
+        """Restore `noisy` (as `read_input` gives it, plus Gaussian noise of std `sigma`) with
+        `denoise_fn(run, noisy, sigma, **kw)` (difflab.denoise.denoise, passed in by the caller:
+        this layer sits below it). A kind whose model sees another representation of its input
+        (audio as spectrograms) converts there and back."""
+        return denoise_fn(run, noisy, sigma, **kw)
 
     def denoise_report(self, clean: np.ndarray, noisy: np.ndarray, restored: np.ndarray) -> str | None:
         return None

@@ -99,7 +99,7 @@ class Run:
     def denoiser(self, y: torch.Tensor | None = None, guidance: float = 1.0, clip: bool | None = None):
         """The denoise_fn handed to samplers: the network, with labels y (n,) and guidance for a
         class-conditional run, and its x0_hat kept inside the data's range (see clipping.py) when
-        `clip` is True, or None for a kind that clips by default (images)."""
+        `clip` is True, or None for a kind that clips by default (images; spectrogram runs)."""
         fn = self.denoise_fn if y is None else labelled_denoiser(self.net, y, guidance)
         if self.categories is not None:
             if clip:
@@ -109,7 +109,7 @@ class Run:
         box = self.hooks.data_range
         if clip and box is None:
             raise DifflabError(f"clip needs data with a known range (images, boards); this run holds {self.kind} data")
-        if clip or (clip is None and self.hooks.clip_by_default):
+        if clip or (clip is None and self.hooks.clip_default(self)):
             fn = clipped_denoiser(fn, self.process, *data_box(self.normaliser, *box))
         return fn
 

@@ -67,7 +67,7 @@ def test_one_unet_class_serves_images_and_sequences():
         make_network({"name": "unet"}, (1, 16))
 
 @pytest.mark.parametrize("cfg, shape, message", [
-    ({"preset": "unet-64"}, (1, 28, 28), "unknown unet preset 'unet-64'; valid names: unet-28, unet-32"),
+    ({"preset": "unet-99"}, (1, 28, 28), "unknown unet preset 'unet-99'; valid names: unet-28, unet-32, unet-64"),
     ({"preset": "unet-28"}, (3, 32, 32), r"attention_resolutions \[7\] are not all among .* \[32, 16, 8\]"),
     ({"width": 3}, (1, 8, 8), "unknown setting"),
     ({}, (2,), r"images of shape \(C, H, W\)"),

@@ -36,6 +36,13 @@ PRESETS = {                          # small enough to train on a CPU; see the c
         attention_resolutions=(7,),  # feature-map sizes that get self-attention (the middle always has it)
         dropout=0.0,                 # dropout inside residual blocks
     ),
+    "unet-64": dict(                 # spectrogram images 64x64x1 (audio, representation: spectrogram): maps 64 .. 8
+        base_channels=16,            # as unet-28: ~0.8 s per step of 32 images on one CPU thread
+        channel_mults=(1, 2, 2, 4),  # four levels, so the middle (and its attention) works on 8x8
+        n_res_blocks=1,
+        attention_resolutions=(8,),
+        dropout=0.0,
+    ),
     "unet-32": dict(                 # CIFAR-10 / photos, 32x32x3: feature maps 32, 16, 8, 4
         base_channels=32,
         channel_mults=(1, 2, 2, 2),

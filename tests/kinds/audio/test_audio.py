@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+import difflab
+
 from difflab.cli import main
 from difflab.data import get_dataset
 from difflab.kinds.audio.datasets import fit_length, prepare_clip, read_wav, write_wav
@@ -234,6 +236,7 @@ def test_audio_run_through_the_cli(tmp_path, capsys, monkeypatch):
     assert cli("train", "tones", "--out", run, "--steps", 6, "--seed", 0, *TINY) == 0
     info = json.loads((run / "config.json").read_text())["dataset"]
     assert info["kind"] == "audio" and info["sample_rate"] == 4000
+    assert "representation" not in info and not difflab.load(run).hooks.clip_default(difflab.load(run))  # waveforms: no clip
     out = tmp_path / "s.npy"
     assert cli("sample", run, "--n", 6, "--steps", 5, "--out", out, "--plot") == 0
     x = np.load(out)

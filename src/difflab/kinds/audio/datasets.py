@@ -31,6 +31,13 @@ offset would leave steps at the edges of the padding).
   loudness (3 classes), drawn from a seeded generator; `sample(n, rng)` draws fresh clips, so
   the truth is known. Small and fast: for tests and quick checks.
 
+Every one of them takes `representation`: "waveform" (the default: the clips above) or
+"spectrogram": the same clips as log-magnitude STFT images (N, 1, F, T) scaled to about
+[-1, 1] with fixed constants (spectrogram.py: n_fft 128 and hop 64 give 64 x 64 for 4096
+samples; options `n_fft`, `hop`), a `SpectrogramDataset` that keeps the clips (`waveforms()`)
+for the audio metrics, and records the STFT in `info()["spectrogram"]` so a run folder knows
+how to turn generated images back into clips (Griffin-Lim).
+
 Where FSDD is looked for, in order: `data_dir` and `data_dir/fsdd`; `../shared/data/fsdd`
 relative to the working directory and to the repository; ~/.cache/difflab/fsdd (see
 `search_dirs` in data/paths.py). A folder counts when it (or its `recordings/`) holds FSDD-named
@@ -50,7 +57,8 @@ from scipy.signal import resample_poly
 from ...errors import DifflabError
 from ...data.base import Dataset, Normaliser, seeded_subset
 from ...data.paths import search_dirs
-from .pictures import plot_waveform_stack
+from .pictures import plot_spectrogram_images, plot_waveform_stack
+from .spectrogram import DEFAULT_HOP, DEFAULT_N_FFT, SpectrogramSpec, check_representation, clips_to_images
 from ...data.registry import register, register_prefix
 
 FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset"
@@ -98,6 +106,62 @@ class AudioDataset(Dataset):
     def plot(self, ax, x: np.ndarray, *, max_clips: int = 6, **kw):
         """A few raw clips (N, 1, L) as waveforms stacked one above the other."""
         return plot_waveform_stack(ax, np.asarray(x)[:max_clips], self.sample_rate, **kw)
+
+    def waveforms(self) -> "AudioDataset":
+        """The dataset as clips (N, 1, L): itself (a `SpectrogramDataset` gives the clips it was made from)."""
+        return self
+
+
+class SpectrogramDataset(Dataset):
+    """An `AudioDataset`'s clips as scaled log-magnitude STFT images (N, 1, F, T) (spectrogram.py);
+    labels, rate and truth sampler are the clips'; one scalar normaliser (mean and std of all
+    training pixels)."""
+
+    kind = "audio"
+
+    def __init__(self, clips: AudioDataset, spec: SpectrogramSpec):
+        self.clips, self.spec = clips, spec
+        self.name, self.source, self.sample_rate = clips.name, clips.source, clips.sample_rate
+        self.description = (f"{clips.description}; as log-magnitude spectrograms {spec.bins} x {spec.frames} "
+                            f"(n_fft {spec.n_fft}, hop {spec.hop})")
+        self.train, self.test = clips_to_images(clips.train, spec), clips_to_images(clips.test, spec)
+        for key in ("labels_train", "labels_test", "class_names", "n_classes"):
+            if hasattr(clips, key):
+                setattr(self, key, getattr(clips, key))
+        self.has_truth = clips.has_truth
+        mean, s = float(self.train.mean()), float(self.train.std())
+        self.normaliser = Normaliser(np.full(self.shape, mean), np.full(self.shape, s if s > 1e-8 else 1.0))
+
+    @property
+    def length(self) -> int:
+        """Samples per clip (not per image row)."""
+        return self.spec.length
+
+    def waveforms(self) -> AudioDataset:
+        return self.clips
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return clips_to_images(self.clips.sample(n, rng), self.spec)
+
+    def info(self) -> dict:
+        d = {**self.clips.info(), **super().info(), "representation": "spectrogram",
+             "spectrogram": self.spec.to_dict()}
+        return d
+
+    def plot(self, ax, x: np.ndarray, *, max_clips: int = 6, **kw):
+        """A few images (N, 1, F, T) side by side (frequency up)."""
+        return plot_spectrogram_images(ax, np.asarray(x)[:max_clips], self.sample_rate, self.spec.hop, **kw)
+
+
+def represent(ds: AudioDataset, representation, n_fft, hop):
+    """The dataset as asked: its clips ("waveform") or a `SpectrogramDataset` ("spectrogram")."""
+    if check_representation(representation) == "waveform":
+        if n_fft is not None or hop is not None:
+            raise DifflabError("options n_fft and hop set a spectrogram; add representation: spectrogram")
+        return ds
+    spec = SpectrogramSpec(n_fft=DEFAULT_N_FFT if n_fft is None else _int("n_fft", n_fft, 4),
+                           hop=DEFAULT_HOP if hop is None else _int("hop", hop, 2), length=ds.length)
+    return SpectrogramDataset(ds, spec)
 
 
 # -- reading WAV files ---------------------------------------------------------------------------------
@@ -247,8 +311,9 @@ def _describe_fsdd() -> dict:
 
 @register("fsdd", "Free Spoken Digit Dataset: spoken digits 0-9 as 1 s clips at 4 kHz", describe=_describe_fsdd)
 def fsdd(n_train=None, n_test=None, seed=0, *, data_dir=None, sample_rate=DEFAULT_RATE, length=DEFAULT_LENGTH,
-         peak=DEFAULT_PEAK) -> Dataset:
+         peak=DEFAULT_PEAK, representation="waveform", n_fft=None, hop=None) -> Dataset:
     """The Free Spoken Digit Dataset from its WAV files, official split, label = the digit."""
+    check_representation(representation)
     n_train, n_test = _int("n_train", n_train, 1, True), _int("n_test", n_test, 1, True)
     seed, rate, length = _int("seed", seed, 0), _int("sample_rate", sample_rate, 100), _int("length", length, 16)
     peak = _peak(peak)
@@ -275,16 +340,18 @@ def fsdd(n_train=None, n_test=None, seed=0, *, data_dir=None, sample_rate=DEFAUL
     (xtr, ytr, spk), (xte, yte, _) = arrays["train"], arrays["test"]
     desc = (f"FSDD: {len(xtr)} train / {len(xte)} test spoken digits from {len(spk)} speakers, {rate} Hz, "
             f"{length} samples ({length / rate:.2f} s), from {folder}")
-    return AudioDataset("fsdd", desc, xtr, xte, rate, labels_train=ytr, labels_test=yte,
-                        class_names=[str(d) for d in range(10)], source=str(folder))
+    return represent(AudioDataset("fsdd", desc, xtr, xte, rate, labels_train=ytr, labels_test=yte,
+                                  class_names=[str(d) for d in range(10)], source=str(folder)),
+                     representation, n_fft, hop)
 
 
 # -- any folder of WAV files --------------------------------------------------------------------------
 
 @register_prefix("wav", "every .wav file in a folder (mono 16-bit PCM), unlabelled, fitted to one length")
 def wav_folder(folder, n_train=None, n_test=None, seed=0, *, sample_rate=None, length=DEFAULT_LENGTH,
-               peak=DEFAULT_PEAK, test_share=0.1) -> Dataset:
+               peak=DEFAULT_PEAK, test_share=0.1, representation="waveform", n_fft=None, hop=None) -> Dataset:
     """wav:FOLDER: the folder's WAV files, a seeded train/test split by file."""
+    check_representation(representation)
     seed, length = _int("seed", seed, 0), _int("length", length, 16)
     rate = _int("sample_rate", sample_rate, 100, True)
     n_train, n_test, peak = _int("n_train", n_train, 1, True), _int("n_test", n_test, 1, True), _peak(peak)
@@ -311,7 +378,8 @@ def wav_folder(folder, n_train=None, n_test=None, seed=0, *, sample_rate=None, l
     test_idx = test_idx[_subset(len(test_idx), n_test, rng_test, f"wav:{folder} test")]
     desc = (f"{len(train_idx)} train / {len(test_idx)} test clips from {path}, {rate} Hz, {length} samples "
             f"({length / rate:.2f} s)")
-    return AudioDataset(f"wav:{folder}", desc, x[train_idx], x[test_idx], rate, source=str(path))
+    return represent(AudioDataset(f"wav:{folder}", desc, x[train_idx], x[test_idx], rate, source=str(path)),
+                     representation, n_fft, hop)
 
 
 # -- synthetic tones and chirps -----------------------------------------------------------------------
@@ -366,7 +434,10 @@ class TonesDataset(AudioDataset):
           describe=lambda: {"name": "tones", "kind": "audio", "shape": [1, 1024], "n_train": 512, "n_test": 128,
                             "truth_sampler": True, "exact_log_density": False,
                             "description": "synthetic harmonic tones and chirps, 4000 Hz, 1024 samples, 3 classes"})
-def tones(n_train=512, n_test=128, seed=0, *, length=1024, sample_rate=DEFAULT_RATE) -> Dataset:
+def tones(n_train=512, n_test=128, seed=0, *, length=1024, sample_rate=DEFAULT_RATE, representation="waveform",
+          n_fft=None, hop=None) -> Dataset:
     """Harmonic tones and rising/falling chirps with random pitch, drawn from a seeded generator."""
-    return TonesDataset(_int("n_train", n_train, 1), _int("n_test", n_test, 1), _int("seed", seed, 0),
-                        _int("length", length, 16), _int("sample_rate", sample_rate, 100))
+    check_representation(representation)
+    return represent(TonesDataset(_int("n_train", n_train, 1), _int("n_test", n_test, 1), _int("seed", seed, 0),
+                                  _int("length", length, 16), _int("sample_rate", sample_rate, 100)),
+                     representation, n_fft, hop)

@@ -12,6 +12,19 @@ spectrogram pictures, FD in classifier features, SNR for denoising.
   another rate is resampled to the run's rate and every clip is fitted to the run's length
   (centre cut or centred in silence), as the datasets do. The report is the SNR in dB,
   10 log10(|clean|^2 / |x - clean|^2) per clip, of the noisy and restored clips and their gain.
+
+A run trained on spectrograms (data option `representation: spectrogram`; its config.json holds
+dataset.representation and dataset.spectrogram, the STFT and scaling) samples images; `finish`
+turns them into clips by Griffin-Lim (spectrogram.py), so everything above (WAV files, pictures,
+the classifier's metrics, `evaluate` on the .npy) works on clips (N, 1, L) as for waveform runs.
+Its `denoise` (`restore`) is not the waveform one: white noise on a clip is not Gaussian noise
+on a log magnitude, and the model knows no phase. So the noisy clip's STFT is split into a
+log-magnitude image and its phase; the image is denoised by the run as if it held Gaussian
+noise of the standard deviation that the same sigma causes on the run's own training clips
+(`image_noise_std`: measured, RMS over pixels; an approximation, SDEdit-like, since the real
+perturbation is larger in quiet bins and biased upward), and the restored magnitude is put back
+with the noisy phase (inverse STFT). Its SNR is bounded by that phase; BENCHMARKS.md compares it
+with the Wiener filter.
 """
 from __future__ import annotations
 
@@ -24,6 +37,7 @@ from ...errors import DifflabError
 from ...arrays import load_points_file
 from ...kind import Kind, plot_split_panels, register_kind, sampler_name
 from .datasets import fit_length, read_wav, resample_to, write_wav
+from .spectrogram import SpectrogramSpec, images_to_clips, split_clips, with_phase
 from .metrics import evaluate_audio, format_audio_metrics
 from .pictures import plot_audio_reverse as draw_audio_reverse
 from .pictures import plot_spectrograms_vs_reference, plot_waveforms_vs_reference
@@ -40,6 +54,28 @@ def run_rate(run) -> int:
     if not rate:
         raise DifflabError(f"{run.path}: its config.json has no dataset.sample_rate; is it an audio run?")
     return int(rate)
+
+
+def run_spectrogram(run) -> SpectrogramSpec | None:
+    """The STFT a spectrogram run's images were made with (config.json dataset.spectrogram), or
+    None for a waveform run."""
+    info = run.info["dataset"]
+    if info.get("representation", "waveform") != "spectrogram":
+        return None
+    return SpectrogramSpec.from_dict(info.get("spectrogram"), where=f"{run.path / 'config.json'} dataset.spectrogram")
+
+
+CALIBRATION_CLIPS = 64          # training clips on which a spectrogram run measures the noise of an image
+
+
+def image_noise_std(run, spec: SpectrogramSpec, sigma: float, seed: int = 0) -> float:
+    """The RMS change (the images' units) that white noise of std `sigma` (clip units) makes to
+    the spectrogram images of up to CALIBRATION_CLIPS of the run's training clips (seeded)."""
+    clips = run.dataset.waveforms().train
+    clips = clips[np.unique(np.linspace(0, len(clips) - 1, min(CALIBRATION_CLIPS, len(clips))).astype(int))]
+    rng = np.random.default_rng(seed)
+    noisy = clips + sigma * rng.standard_normal(clips.shape)
+    return float(np.sqrt(np.mean((split_clips(noisy, spec)[0] - split_clips(clips, spec)[0]) ** 2)))
 
 
 def snr_db(clean: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -99,7 +135,21 @@ class AudioKind(Kind):
     denoises = True
 
     def finish(self, run, samples: np.ndarray) -> np.ndarray:
+        """Clips clipped to [-1, 1]; a spectrogram run's images are first inverted (Griffin-Lim)."""
+        spec = run_spectrogram(run)
+        if spec is not None and tuple(np.shape(samples)[1:]) == spec.shape:
+            samples = images_to_clips(samples, spec)
         return np.clip(samples, *self.data_range)
+
+    def clip_default(self, run) -> bool:
+        """Spectrogram runs keep x0_hat in [-1, 1] (their images' range, silence .. loud) at every
+        step, as image runs do: without it a short CPU run drew a third of its clips silent and
+        others too loud (BENCHMARKS.md, audio). Waveform runs do not (the old behaviour)."""
+        return run_spectrogram(run) is not None
+
+    def sample_shape(self, run) -> tuple:
+        spec = run_spectrogram(run)
+        return tuple(run.shape) if spec is None else (1, spec.length)
 
     def extra_outputs(self, out: Path) -> list[Path]:
         return [wav_folder(out)]
@@ -113,7 +163,8 @@ class AudioKind(Kind):
     def plot_samples(self, run, samples: np.ndarray, prefix, label: str | None = None) -> list[Path]:
         ds, rate = run.dataset, run_rate(run)
         name = label or f"{ds.name} / {run.config.method}"
-        real = ds.test[np.unique(np.linspace(0, len(ds.test) - 1, 6).astype(int))]   # spread over the split (FSDD: digits)
+        test = ds.waveforms().test
+        real = test[np.unique(np.linspace(0, len(test) - 1, 6).astype(int))]   # spread over the split (FSDD: digits)
         return [plot_waveforms_vs_reference(samples, real, f"{prefix}_waveforms.png", rate,
                                             title=f"{name}: real test clips beside generated ones"),
                 plot_spectrograms_vs_reference(samples, real, f"{prefix}_spectrograms.png", rate,
@@ -125,18 +176,29 @@ class AudioKind(Kind):
         if sample_kw.get("labels") is not None and not isinstance(sample_kw["labels"], int):
             sample_kw["labels"] = list(sample_kw["labels"])[:n]
         snaps = snapshots if snapshots is not None else run.reverse_snapshots(n, seed=seed, **sample_kw)
+        snaps = [(t, self.finish(run, np.asarray(x)[:n])) for t, x in snaps]   # spectrogram runs: as clips
         title = (f"{run.dataset_name} / {run.config.method}: reverse process ({sampler_name(run, sample_kw)}), "
                  "noise (top) to clip (bottom)")
         return [Path(draw_audio_reverse(snaps, f"{prefix}.png", run_rate(run), title, n_clips=n))]
 
     def evaluate(self, samples, dataset, rng, n_pairs: int = 10, floors: dict | None = None) -> dict:
-        return evaluate_audio(samples, dataset, rng, n_pairs=n_pairs, floors=floors)
+        return evaluate_audio(samples, dataset.waveforms(), rng, n_pairs=n_pairs, floors=floors)
 
     def format_result(self, result: dict) -> str:
         return format_audio_metrics(result)
 
     def read_input(self, path, run, noisy: bool = False) -> np.ndarray:
-        return read_clips(path, run.shape, run_rate(run))
+        return read_clips(path, self.sample_shape(run), run_rate(run))
+
+    def restore(self, run, noisy: np.ndarray, sigma: float, denoise_fn, **kw) -> np.ndarray:
+        """Waveform runs: `denoise_fn` on the clips. Spectrogram runs: the log magnitude denoised
+        at the image noise level that sigma causes (`image_noise_std`), the noisy phase kept."""
+        spec = run_spectrogram(run)
+        if spec is None:
+            return denoise_fn(run, noisy, sigma, **kw)
+        images, phase = split_clips(noisy, spec)
+        restored = denoise_fn(run, images, image_noise_std(run, spec, sigma, kw.get("seed", 0)), **kw)
+        return with_phase(restored, phase, spec)
 
     def denoise_report(self, clean, noisy, restored) -> str:
         before, after = snr_db(clean, noisy), snr_db(clean, restored)

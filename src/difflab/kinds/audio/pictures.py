@@ -2,6 +2,8 @@
 
 - `plot_waveform_stack(ax, x, rate)`: a few clips stacked one above the other on one axis
   (each scaled by the same factor, so loudness differences stay visible).
+- `plot_spectrogram_images(ax, x, rate, hop)`: a few model-side spectrogram images (N, 1, F, T)
+  (scaled log magnitude, -1 silence .. +1 loud) side by side on one axis.
 - `plot_waveforms_vs_reference(samples, reference, path, rate)`: real clips beside generated ones.
 - `plot_spectrograms_vs_reference(...)`: the same clips as log-power spectrograms
   (`scipy.signal.stft`, 32 ms Hann windows with 75% overlap; dB relative to a full-scale sine,
@@ -36,6 +38,24 @@ def plot_waveform_stack(ax, x, rate: int, *, color: str = DATA_COLOR, spacing: f
     ax.set_ylim(-spacing * (len(x) - 0.5), spacing * 0.5)
     ax.set_xlim(0, x.shape[1] / rate)
     ax.set_xlabel("time (s)")
+    return ax
+
+
+def plot_spectrogram_images(ax, x, rate: int, hop: int, **kw):
+    """Images (N, 1, F, T) of scaled log magnitude side by side on one axis (time in s, kHz up),
+    a white line between them; colours from -1 (silence) to +1."""
+    x = np.nan_to_num(np.asarray(x, dtype=np.float64))[:, 0]
+    n, bins, frames = x.shape
+    gap = np.full((bins, 1), np.nan)
+    row = np.concatenate([c for img in x for c in (img, gap)][:-1], axis=1) if n else np.zeros((bins, frames))
+    seconds = frames * hop / rate
+    width = (frames + 1) * hop / rate * n - hop / rate
+    ax.imshow(row, origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1, interpolation="nearest",
+              extent=(0, width, 0, rate / 2000), **kw)
+    ax.set_xticks([(frames + 1) * hop / rate * i + seconds / 2 for i in range(n)])
+    ax.set_xticklabels([str(i) for i in range(n)])
+    ax.set_xlabel(f"clip ({seconds:.2f} s each)")
+    ax.set_ylabel("kHz")
     return ax
 
 
