@@ -81,7 +81,8 @@ TRUTHS = {"ring6": ring6, "rectangles": rectangles, "thin-circle": thin_circle}
 
 
 def row(name, method, cell, cpu, nfe, steps) -> str:
-    pct = lambda k: "–" if k not in cell else f"{100 * cell[k]['value']:.2f} ({100 * cell[k]['floor_bound']:.2f})"  # noqa: E731
+    bounds = {"outlier_share": "floor_p95", "outside_support": "bound"}
+    pct = lambda k: "–" if k not in cell else f"{100 * cell[k]['value']:.2f} ({100 * cell[k][bounds[k]]:.2f})"  # noqa: E731
     fails = "".join(c for k, c in (("energy", "E"), ("mmd2", "M"), ("outlier_share", "O"), ("mean_log_prob", "L"),
                                    ("outside_support", "S")) if k in cell and not cell[k]["within_floor"]) or "-"
     ratio = lambda k: cell[k]["value"] / cell[k]["floor_bound"]  # noqa: E731
