@@ -37,8 +37,8 @@ import difflab  # noqa: E402
 DATASETS = {                      # row name -> (preset, data options)
     "mnist": ("mnist", {}),
     "fashion-mnist": ("fashion-mnist", {}),
-    "fsdd (waveform)": ("fsdd", {}),
-    "fsdd (spectrogram)": ("fsdd-spectrogram", {}),
+    "fsdd (waveform)": ("fsdd-waveform", {}),
+    "fsdd (spectrogram)": ("fsdd", {}),                 # fsdd's default preset: 64 x 64 log-magnitude STFT
 }
 VARIANTS = {"plain": {"amp": False, "compile": False}, "bf16": {"amp": True, "compile": False},
             "compile": {"amp": False, "compile": True}, "bf16+compile": {"amp": True, "compile": True}}
