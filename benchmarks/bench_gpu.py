@@ -67,9 +67,10 @@ def quality(run, n: int, sample_steps: int | None, seed: int = 0) -> dict:
         x = run.sample(n, steps=sample_steps, seed=seed, **kw)
         seconds = time.perf_counter() - t0
         ev = run.evaluate(x, seed=seed)
-        fd = ev["metrics"]["fd_clf"]
+        metrics = ev["metrics"]
+        fd = metrics["fd_clf"] if "fd_clf" in metrics else metrics["fd"]     # images: fd_clf; audio: fd
         out[name] = {"fd_clf": fd["value"], "floor_p95": fd["floor_p95"],
-                     "confident": ev.get("labels", {}).get("confident_share", float("nan")),
+                     "confident": (ev.get("labels") or {}).get("confident_share", float("nan")),
                      "sample_s_per_item": seconds / n}
     return out
 
@@ -133,8 +134,8 @@ def main():
         f"Command: `python benchmarks/bench_gpu.py --minutes {a.minutes:g}` ({time.strftime('%Y-%m-%d')}).", "",
         f"Each row: the dataset's preset trained for {a.minutes:g} minutes on {a.device}, then {a.n_samples} samples "
         f"unguided and (labelled presets) guided by labels 0..9 in turn at guidance {GUIDANCE:g}; FD-clf in the "
-        "features of difflab's own classifier for that data, beside its floor's p95 (two draws of held-out data of "
-        "the same size, at least 20 pairs), and the share of samples the classifier labels with confidence > 0.9. "
+        "features of difflab's own classifier for that data, beside its floor's p95 as `difflab evaluate` computes it "
+        "(images: two disjoint draws of test images, 20 pairs; audio: train against test clips), and the share of samples the classifier labels with confidence > 0.9. "
         "'used' is what ran (bf16 or compile fall back where the machine cannot).", "",
         "| data | variant | used | steps | train s | items/s | s/step | unguided FD-clf / p95 | guided FD-clf / p95 |",
         "|---|---|---|---|---|---|---|---|---|",
