@@ -93,3 +93,70 @@ def sample_masked(denoise_fn, process, x_T, ts, *, generator=None, callback=None
         report(callback, len(ts) - 1 + r, t_one, x_t.view(x_T.shape), logp.argmax(-1).view(x_T.shape))
         x[rows, cell] = _gumbel_argmax(logp, generator)[rows, cell]
     return x.view(x_T.shape)
+
+
+# -- restoring damaged data: cells flipped to another class at unknown places ----------------------
+
+@torch.no_grad()
+def cell_log_likelihoods(denoise_fn, process, x, masked=None):
+    """log p_theta(x_i | the cells of x outside {i} and outside `masked`) for every cell i, (B, L):
+    one network call on B * L rows (row b * L + i is x_b with cell i and `masked` cells masked).
+    x (B, ...) int64 classes with no mask; masked (B, L) bool (default: none). The network sees
+    the time at which that many cells in L are masked, as in training."""
+    mask = process.mask_index
+    B = x.shape[0]
+    xf = x.reshape(B, -1)
+    L = xf.shape[1]
+    ctx = xf if masked is None else torch.where(masked, torch.full_like(xf, mask), xf)
+    rows = ctx.repeat_interleave(L, 0)                                   # (B * L, L)
+    r, cell = torch.arange(B * L, device=x.device), torch.arange(L, device=x.device).repeat(B)
+    rows[r, cell] = mask
+    n_masked = (rows == mask).sum(1).double()
+    t = process.t_from_alpha(1 - n_masked / L).float().to(x.device)
+    logp = subs_log_probs(denoise_fn(rows.view((B * L,) + tuple(x.shape[1:])), t), rows, mask)
+    return logp[r, cell, xf.reshape(-1)].view(B, L)
+
+
+@torch.no_grad()
+def locate_flips(denoise_fn, process, y, k):
+    """The `k` cells (int, or (B,) ints) of each row of y (B, ...) int64 most likely to have been
+    flipped, bool (B, L), chosen greedily: each round masks the cell whose observed class is least
+    likely under the model given the cells not yet chosen, p_i = p_theta(y_i | y outside {i} and the
+    chosen cells), until k are chosen (k rounds of one `cell_log_likelihoods` call each).
+
+    Why the least likely: with exactly one cell flipped, uniformly among cells and to a uniformly
+    chosen other class, the posterior of the flipped place is P(i | y) ∝ p(y_-i) (1 - p_i) =
+    p(y) (1 - p_i) / p_i (p_i = p(y) / p(y_-i)), which decreases with p_i: under the exact model
+    the first round picks the most probable place (when p(y) > 0; where a model gives p(y) = 0
+    exactly, every p_i is 0 and the choice is a tie, which a trained network's positive
+    probabilities never are). Later rounds repeat that choice with the chosen cells masked (greedy, not
+    the joint posterior over k places)."""
+    B = y.shape[0]
+    yf = y.reshape(B, -1)
+    k = torch.as_tensor(k, device=y.device).expand(B)
+    chosen = torch.zeros_like(yf, dtype=torch.bool)
+    for j in range(int(k.max()) if B else 0):
+        score = cell_log_likelihoods(denoise_fn, process, y, chosen).masked_fill(chosen, torch.inf)
+        pick = score.argmin(1)
+        chosen[torch.arange(B, device=y.device)[k > j], pick[k > j]] = True
+    return chosen
+
+
+@torch.no_grad()
+def restore_flipped(denoise_fn, process, y, k, ts, *, generator=None, order: str = "random"):
+    """Restore y (B, ...) int64 of which `k` cells per row (int or (B,)) were flipped to another
+    class at unknown places: `locate_flips` picks the places, which are masked and redrawn by
+    `sample_masked` over `ts` from the model's posterior given the other cells, the observed class
+    of each picked cell excluded (a flipped cell's true class differs from what is seen). Returns
+    int64 of y's shape; with k = 1 and the exact model this is a draw from the exact posterior
+    given the place (the place itself being the most probable one)."""
+    B = y.shape[0]
+    yf = y.reshape(B, -1)
+    chosen = locate_flips(denoise_fn, process, y, k)
+    forbid = chosen.unsqueeze(-1) & torch.nn.functional.one_hot(yf, process.n_classes).bool()   # (B, L, K)
+
+    def without_observed(x_t, t):
+        return denoise_fn(x_t, t).masked_fill(forbid, -torch.inf)
+
+    x_T = torch.where(chosen, torch.full_like(yf, process.mask_index), yf).view(y.shape)
+    return sample_masked(without_observed, process, x_T, ts, generator=generator, order=order)
