@@ -190,3 +190,36 @@ def test_masked_cells_are_drawn_grey_and_the_reverse_picture_is_boards(tmp_path)
              (0.0, np.ones((3, 9)))]
     paths = BoardKind().plot_reverse(Run(), tmp_path / "rev", snapshots=snaps)
     assert [p.name for p in paths] == ["rev.png"] and paths[0].stat().st_size > 1000
+
+
+# -- difflab denoise --flip ------------------------------------------------------------------------
+
+def test_denoise_flip_through_the_cli(tmp_path, capsys):
+    from difflab.cli import main
+    tiny = ["--set", "network.width=16", "--set", "network.depth=1", "--set", "batch_size=64", "--set", "threads=1",
+            "--no-progress"]
+    run = tmp_path / "ttt"
+    assert main(["train", "tictactoe", "--method", "masked", "--out", str(run), "--steps", "30",
+                 "--set", "network.name=cellmlp", *tiny]) == 0
+    clean = tmp_path / "clean.npy"
+    boards = get_game("tictactoe")
+    from difflab.data import get_dataset
+    np.save(clean, get_dataset("tictactoe").test[:30].astype(np.int8))
+    out = tmp_path / "r.npy"
+    capsys.readouterr()
+    assert main(["denoise", str(run), "--input", str(clean), "--flip", "0.2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "2 cells of each flipped" in text and "boards restored exactly" in text
+    from difflab.denoise import flip_cells
+    from difflab.run import load
+    loaded = load(run)
+    damaged, places, k = flip_cells(loaded, np.load(clean), 0.2, 0)
+    assert k == 2 and (places.sum(1) == 2).all() and ((damaged != np.load(clean)) == places).all()
+    restored = np.load(out)
+    # the located cells are redrawn with their seen value excluded: exactly k cells differ from the damaged board
+    assert ((restored != damaged).sum(1) == 2).all() and boards.n_cells == restored.shape[1]
+    for bad, message in ((["--flip", "1.5"], "share of flipped cells"), (["--flip", "0.2", "--hide", "0.2"], "not both"),
+                         ([], "--hide P or --flip P")):
+        assert main(["denoise", str(run), "--input", str(clean), "--out", str(tmp_path / "x.npy"), *bad]) != 0
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
