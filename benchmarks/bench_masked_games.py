@@ -129,7 +129,7 @@ def nll_bound(net, proc, x0: torch.Tensor, repeats: int, seed: int, chunk: int =
     return float(draws.mean()), se
 
 
-SAMPLINGS = (("random", 0), ("confidence", 0), ("random", 2))   # (order, corrector rounds per cell)
+SAMPLINGS = (("random", 0), ("confidence", 0), ("random", 2), ("confidence", 2))   # (order, corrector rounds per cell)
 
 
 def bench_game(name: str, settings: dict, steps: int, budget_s: float, seed: int = 0, save=None, load=None) -> dict:
@@ -247,15 +247,17 @@ def publish_section(runs: list[dict], restore: list[dict] = (), notes: str = "")
                           if k not in ("net", "width", "depth", "batch", "lr", "ema")
                           and all(run["recipe"].get(k) == v for run in runs)) + "):", "",
               "| game | recipe | budget (s) | steps | load at start | legal, random order | confidence order | "
-              "random + Gibbs (2 per cell) | NLL bound (truth / test) |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "random + Gibbs (2 per cell) | confidence + Gibbs | NLL bound (truth / test) |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         for r in run["results"]:
             legal = [m["legal_share"] for m in r["samplings"].values()]
             nll = r["nll"][_nll_key(r)]
             load = f"{r['load_start']:.1f}" if "load_start" in r else "?"
+            fourth = f"{legal[3]:.1%}" if len(legal) > 3 else "-"
             lines.append(f"| {r['game']} | {_recipe_words(run['recipe'])} | {r.get('budget_s', BUDGET_S):.0f} | {r['steps']} | "
-                         f"{load} | {legal[0]:.1%} | {legal[1]:.1%} | {legal[2]:.1%} | {nll['nats']:.3f} ({_nll_key(r)}) |")
+                         f"{load} | {legal[0]:.1%} | {legal[1]:.1%} | {legal[2]:.1%} | {fourth} | "
+                         f"{nll['nats']:.3f} ({_nll_key(r)}) |")
     if restore:
         lines += ["", "### Restoring damaged boards", "",
                   "`python benchmarks/bench_masked_games.py --games tictactoe --restore --load F --ddpm RUN --json R` "
