@@ -279,7 +279,7 @@ def publish_section(runs: list[dict], restore: list[dict] = (), notes: str = "")
 
 # -- restoring damaged boards (issue 16, point 3) ----------------------------------------------------
 RESTORE_K = (1, 2, 3)                      # damaged cells per board
-GAUSS_SIGMAS = (0.25, 0.5, 1.0)            # noise levels (data units) the Gaussian run restores from
+GAUSS_SIGMAS = (0.25, 0.5, 1.0, 2.0)           # noise levels (data units) the Gaussian run restores from
 
 
 def bench_restore(name: str, net, proc, ddpm_path, seed: int = 0, n=None) -> dict:
