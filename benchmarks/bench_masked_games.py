@@ -265,7 +265,10 @@ def publish_section(runs: list[dict], restore: list[dict] = (), notes: str = "")
                   "per k: k cells hidden, or k cells flipped to one of the other two values (the restorer is told k, "
                   "not where). Masked: hidden cells unmasked from the model's posterior given the rest; flipped cells "
                   "located by k rounds of masking the cell whose seen value is least likely given the rest, then "
-                  "redrawn from the posterior with the seen value excluded (`samplers/masked.py`, `restore_flipped`). "
+                  "redrawn from the posterior with the seen value excluded (`samplers/masked.py`, `restore_flipped`), "
+                  "or by k rounds each taking the one-cell change of highest model likelihood, scored by the chain "
+                  "rule in one random order (`restore_flipped_map`: for k = 1 the mode of p(x | y), which is p(x) "
+                  "over the boards one cell from y; `difflab denoise --flip` uses it). "
                   "Gaussian: the damaged board (hidden cells empty) restored by the ddpm run's reverse sampler from "
                   "noise level sigma, as `difflab denoise RUN --mode reverse --sigma S` does; the best of the sigmas "
                   "tried is shown (chosen on these same boards: an oracle in its favour). Rules: a uniformly drawn "
@@ -289,9 +292,10 @@ def bench_restore(name: str, net, proc, ddpm_path, seed: int = 0, n=None) -> dic
 
     - masked, hidden cells: masked and unmasked (one cell per step, random order) from the model's
       posterior given the other cells (`sample_masked` keeps the cells it is given);
-    - masked, flipped cells (places not told): `restore_flipped`: k rounds each masking the cell whose
-      seen value is least likely given the rest, then a posterior draw of those cells, their seen
-      value excluded;
+    - masked, flipped cells (places not told; the restorer knows k): `restore_flipped`, k rounds each
+      masking the cell whose seen value is least likely given the rest, then a posterior draw of those
+      cells, their seen value excluded; and `restore_flipped_map`, k rounds each taking the one-cell
+      change of highest model likelihood (chain rule, one random order): the posterior mode for k = 1;
     - Gaussian: the damaged board (hidden cells set to 0, empty) given to `difflab.denoise.denoise`
       as if it carried Gaussian noise of std sigma, restored by the run's reverse sampler from the
       matching level (`--mode reverse`), for each sigma in GAUSS_SIGMAS (the best one is reported
@@ -301,7 +305,7 @@ def bench_restore(name: str, net, proc, ddpm_path, seed: int = 0, n=None) -> dic
     from difflab.denoise import denoise
     from difflab.kinds.board.restore import flip_k, hide_k, restoration_scores, rules_complete, rules_nearest
     from difflab.run import load
-    from difflab.samplers.masked import restore_flipped
+    from difflab.samplers.masked import restore_flipped, restore_flipped_map
 
     ds, game = get_dataset(name), get_game(name)
     clean = decode(ds.test)[:n].astype(np.int8)
@@ -321,9 +325,13 @@ def bench_restore(name: str, net, proc, ddpm_path, seed: int = 0, n=None) -> dic
             if damage == "hidden":
                 x_T = torch.where(torch.from_numpy(places), torch.full_like(y, proc.mask_index), y)
                 x = sample_masked(net, proc, x_T, proc.default_times(game.n_cells), generator=g)
+                results = {"masked": (boards_of(x), time.perf_counter() - t0)}
             else:
                 x = restore_flipped(net, proc, y, k, proc.default_times(game.n_cells), generator=g)
-            results = {"masked": (boards_of(x), time.perf_counter() - t0)}
+                results = {"masked, least likely cells redrawn": (boards_of(x), time.perf_counter() - t0)}
+                t0 = time.perf_counter()
+                x = restore_flipped_map(net, proc, y, k, orders=1, generator=g)
+                results["masked, most likely one-cell changes"] = (boards_of(x), time.perf_counter() - t0)
             t0 = time.perf_counter()
             results["rules"] = ((rules_complete(damaged, places, game, rng) if damage == "hidden"
                                  else rules_nearest(damaged, game, rng)), time.perf_counter() - t0)
@@ -375,6 +383,7 @@ def main(argv=None) -> None:
     parser.add_argument("--load", default=None, help="skip training: load PATH.<game>.pt saved by --save")
     parser.add_argument("--restore", action="store_true", help="restore damaged test boards with the network of "
                         "--load (and the Gaussian run of --ddpm) instead of sampling; needs --load")
+    parser.add_argument("--restore-n", type=int, default=None, help="with --restore: the first N test boards (default all)")
     parser.add_argument("--ddpm", default=None, help="with --restore: a ddpm run folder of the same game to compare")
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
     parser.add_argument("--restore-json", nargs="*", default=[], help="with --publish: JSON files of --restore runs")
@@ -397,7 +406,7 @@ def main(argv=None) -> None:
             saved = torch.load(f"{a.load}.{name}.pt")
             net, proc, *_ = train(classes_of(get_dataset(name).train), 0, 0, 0, saved["recipe"])
             net.load_state_dict(saved["state"])
-            runs.append(bench_restore(name, net, proc, a.ddpm, n=200 if a.quick else None))
+            runs.append(bench_restore(name, net, proc, a.ddpm, n=200 if a.quick else a.restore_n))
         if a.json:
             Path(a.json).write_text(json.dumps({"restore": runs, "machine": machine()}, indent=1))
         print(publish_restore(runs))

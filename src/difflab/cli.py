@@ -319,10 +319,10 @@ def _complete_hidden(a, run, out: Path) -> None:
     check_new_files(hooks.extra_outputs(out), a.overwrite)
     if a.flip is not None:
         damaged, flipped, k = flip_cells(run, x, a.flip, a.seed)
-        restored = hooks.finish(run, restore_flips(run, damaged, k, steps=a.steps, seed=a.seed))
+        restored = hooks.finish(run, restore_flips(run, damaged, k, seed=a.seed))
         out.parent.mkdir(parents=True, exist_ok=True)
         save_npy(out, restored)
-        print(f"wrote {out}: {len(restored)} items, {k} cells of each flipped, found and redrawn")
+        print(f"wrote {out}: {len(restored)} items, {k} cells of each flipped, found and changed back")
         return _report_denoised(run, out, x, damaged, restored, f"{k} cells of each flipped, restored")
     hidden = hide_cells(x.shape, a.hide, a.seed)
     damaged = np.where(hidden, hidden_stand_in(run), x).astype(np.float32)     # boards: hidden cells shown empty

@@ -21,7 +21,7 @@ A categorical run (masked diffusion) restores damage of another kind: cells hidd
 (`hide_cells`) are masked and drawn by the run's sampler from the model's posterior given the
 other cells (`complete`; `sample_masked` keeps the cells it is given); cells flipped to another
 category at places the model is not told (`flip_cells`) are located by their likelihood given the
-rest and redrawn (`restore_flips`; samplers/masked.py, `restore_flipped`).
+rest and changed (`restore_flips`; samplers/masked.py, `restore_flipped_map`).
 """
 from __future__ import annotations
 
@@ -167,23 +167,20 @@ def flip_cells(run, x: np.ndarray, share: float, seed: int) -> tuple[np.ndarray,
 
 
 @torch.no_grad()
-def restore_flips(run, y: np.ndarray, k: int, *, steps: int | None = None, seed: int = 0) -> np.ndarray:
+def restore_flips(run, y: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
     """A categorical run's restoration of y (N, *shape), in the data's values, of which exactly k
-    cells per item were flipped at unknown places (`restore_flipped`: the k cells least likely
-    given the rest are masked and redrawn from the model's posterior, their seen category excluded),
-    unmasked in the order of the run's masked sampler. Returns float32 values."""
+    cells per item were flipped at unknown places: `restore_flipped_map`, k greedy rounds each taking
+    the one-cell change of highest model likelihood (for k = 1 the mode of the posterior p(x | y),
+    which is p(x) over the items one cell from y). Returns float32 values."""
     if run.categories is None:
         raise DifflabError(f"{run.path} is not a categorical run: flipped cells are restored by masked runs "
                            f"(--method masked); restore Gaussian noise with --sigma")
-    from .samplers.masked import restore_flipped
+    from .samplers.masked import restore_flipped_map
     y = np.asarray(y, dtype=np.float64)
     if y.ndim < 1 or tuple(y.shape[1:]) != tuple(run.shape):
         raise DifflabError(f"input has shape {y.shape}; this run's data has shape (N, {', '.join(map(str, run.shape))})")
     classes = torch.as_tensor(run.categories.normalise(y), device=run.device)
-    name = run.config.sampler
-    order = run.config.sampler_options.get("order", "random")
-    ts = run.times(name, steps if steps is not None else run.config.sample_steps)
-    x0 = restore_flipped(run.denoiser(), run.process, classes, k, ts, generator=make_generator(seed, run.device), order=order)
+    x0 = restore_flipped_map(run.denoiser(), run.process, classes, k, generator=make_generator(seed, run.device))
     return run.categories.unnormalise(x0.cpu().numpy()).astype(np.float32)
 
 

@@ -216,10 +216,27 @@ def test_denoise_flip_through_the_cli(tmp_path, capsys):
     damaged, places, k = flip_cells(loaded, np.load(clean), 0.2, 0)
     assert k == 2 and (places.sum(1) == 2).all() and ((damaged != np.load(clean)) == places).all()
     restored = np.load(out)
-    # the located cells are redrawn with their seen value excluded: exactly k cells differ from the damaged board
+    # k greedy one-cell changes, each to a cell not changed before: exactly k cells differ from the damaged board
     assert ((restored != damaged).sum(1) == 2).all() and boards.n_cells == restored.shape[1]
     for bad, message in ((["--flip", "1.5"], "share of flipped cells"), (["--flip", "0.2", "--hide", "0.2"], "not both"),
                          ([], "--hide P or --flip P")):
         assert main(["denoise", str(run), "--input", str(clean), "--out", str(tmp_path / "x.npy"), *bad]) != 0
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_chain_likelihood_is_exact_and_one_flip_is_restored_to_the_posterior_mode():
+    from difflab.samplers.masked import chain_log_likelihood, restore_flipped_map
+    configs, p = joint(3, seed=5, zeros=6)
+    fn, proc = exact_logits_fn(configs, p), MaskedProcess(K)
+    x = configs[p > 0]
+    ll = chain_log_likelihood(fn, proc, x, orders=2, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(ll, p[p > 0].log(), atol=1e-5)
+    ys = configs[:27]
+    out = restore_flipped_map(fn, proc, ys, 1, orders=1, generator=torch.Generator().manual_seed(0))
+    for y, o in zip(ys, out):
+        assert int((o != y).sum()) == 1                          # exactly one cell changed
+        # the mode of p(x | y) ∝ p(x) over the boards one cell away from y
+        near = [c for c in configs if int((c != y).sum()) == 1]
+        best = max(prob(configs, p, c) for c in near)
+        assert prob(configs, p, o) == pytest.approx(best, rel=1e-6)
