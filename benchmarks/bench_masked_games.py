@@ -201,7 +201,8 @@ def report(r: dict) -> str:
 def _recipe_words(recipe: dict) -> str:
     net = (f"cellmlp {recipe['width']}x{recipe['depth']}" if recipe.get("net") == "cellmlp"
            else f"transformer {recipe['width']}x{recipe['depth']}")
-    return f"{net}, batch {recipe['batch']}, lr {recipe['lr']:g}, EMA {recipe['ema']:g}"
+    wd = f", weight decay {recipe['weight_decay']:g}" if recipe.get("weight_decay") else ""
+    return f"{net}, batch {recipe['batch']}, lr {recipe['lr']:g}, EMA {recipe['ema']:g}{wd}"
 
 
 def _nll_key(r: dict) -> str:
@@ -246,8 +247,8 @@ def publish_section(runs: list[dict], restore: list[dict] = (), notes: str = "")
               "standard error is 0.24 points at 97% of n = 5000 (tic-tac-toe) and 0.75 points at 87% of n = 2000 "
               "(Connect Four); the recipe's other settings: "
               + ", ".join(f"{k} {v}" for k, v in runs[0]["recipe"].items()
-                          if k not in ("net", "width", "depth", "batch", "lr", "ema", "heads", "mlp_ratio")
-                          and all(run["recipe"].get(k) == v for run in runs)) + "):", "",
+                          if k not in ("net", "width", "depth", "batch", "lr", "ema", "heads", "mlp_ratio", "weight_decay")
+                          and all(run["recipe"].get(k) == v for run in runs)) + ", weight decay 0 unless named):", "",
               "| game | recipe | budget (s) | steps | load at start | legal, random order | confidence order | "
               "random + Gibbs (2 per cell) | confidence + Gibbs | NLL bound (truth / test) |",
               "|---|---|---|---|---|---|---|---|---|---|"]
