@@ -20,7 +20,7 @@ from .arrays import load_points_file
 from .config import METHODS, SEED_LIMIT, Config, load_yaml, make_config, parse_value, preset_names
 from .data import get_dataset, list_datasets
 from .data.registry import prefix_names
-from .denoise import MODES, add_noise, complete, denoise, hidden_stand_in, hide_cells
+from .denoise import MODES, add_noise, complete, denoise, flip_cells, hidden_stand_in, hide_cells, restore_flips
 from .errors import DifflabError, unknown_name
 from .files import atomic_write_text, save_npy, save_npz
 from .kind import kind_of
@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "for images); needed by every run but a masked one")
     p.add_argument("--hide", type=float, default=None, help="masked runs (--method masked): the share of cells hidden "
                    "at random, then completed from the model's posterior given the other cells")
+    p.add_argument("--flip", type=float, default=None, help="masked runs: flip round(P * cells) cells of each item (at "
+                   "least 1) to another value at random; the model finds and redraws them, not told where")
     p.add_argument("--out", required=True, help="restored data .npy (images: a PNG strip is written beside it)")
     p.add_argument("--mode", default="posterior-mean",
                    help="posterior-mean (one step, default) or reverse (the sampler from the matching noise level)")
@@ -284,6 +286,9 @@ def cmd_denoise(a) -> None:
     run = load(a.run, device=a.device)
     if run.categories is not None:
         return _complete_hidden(a, run, out)
+    if a.flip is not None or a.hide is not None:
+        raise DifflabError(f"--{'flip' if a.flip is not None else 'hide'} damages the cells of a masked run "
+                           f"(--method masked); {a.run} is a Gaussian run: give --sigma")
     if a.sigma is None:
         raise DifflabError("denoise needs --sigma, the standard deviation of the noise in the data's units")
     hooks = run.hooks
@@ -301,14 +306,24 @@ def cmd_denoise(a) -> None:
 
 def _complete_hidden(a, run, out: Path) -> None:
     """denoise for a masked run: hide --hide of the cells at random, complete them (denoise.complete)."""
-    if a.hide is None:
-        raise DifflabError("a masked run restores hidden cells: give --hide P, the share of cells hidden at random")
+    if a.hide is not None and a.flip is not None:
+        raise DifflabError("give either --hide P or --flip P, not both")
+    if a.hide is None and a.flip is None:
+        raise DifflabError("a masked run restores hidden or flipped cells: give --hide P or --flip P, the share "
+                           "of cells damaged at random")
     if a.noisy:
         raise DifflabError("a masked run hides the cells itself: give clean data with --hide, without --noisy")
     hooks = run.hooks
     x = np.asarray(hooks.read_input(a.input, run), dtype=np.float32)[:a.n]
     check_new_file(out, a.overwrite)
     check_new_files(hooks.extra_outputs(out), a.overwrite)
+    if a.flip is not None:
+        damaged, flipped, k = flip_cells(run, x, a.flip, a.seed)
+        restored = hooks.finish(run, restore_flips(run, damaged, k, seed=a.seed))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_npy(out, restored)
+        print(f"wrote {out}: {len(restored)} items, {k} cells of each flipped, found and changed back")
+        return _report_denoised(run, out, x, damaged, restored, f"{k} cells of each flipped, restored")
     hidden = hide_cells(x.shape, a.hide, a.seed)
     damaged = np.where(hidden, hidden_stand_in(run), x).astype(np.float32)     # boards: hidden cells shown empty
     restored = hooks.finish(run, complete(run, x, hidden, sampler=a.sampler, steps=a.steps, seed=a.seed))

@@ -19,7 +19,9 @@ and the result is finished as samples are (`Kind.finish`: images clipped to [0, 
 
 A categorical run (masked diffusion) restores damage of another kind: cells hidden at random
 (`hide_cells`) are masked and drawn by the run's sampler from the model's posterior given the
-other cells (`complete`; `sample_masked` keeps the cells it is given).
+other cells (`complete`; `sample_masked` keeps the cells it is given); cells flipped to another
+category at places the model is not told (`flip_cells`) are located by their likelihood given the
+rest and changed (`restore_flips`; samplers/masked.py, `restore_flipped_map`).
 """
 from __future__ import annotations
 
@@ -142,6 +144,44 @@ def hidden_stand_in(run) -> float:
     """The value shown in a hidden cell: the category nearest 0 (boards: empty)."""
     values = run.categories.values
     return float(values[np.argmin(np.abs(values))])
+
+
+def flip_cells(run, x: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Damage for a categorical run: exactly k = max(1, round(share * cells)) cells of each item of x
+    (N, *shape), in the data's values, changed to another of the run's categories, uniformly.
+    Returns (damaged x float32, flipped bool of x's shape, k)."""
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+        raise DifflabError(f"the share of flipped cells must be a number in (0, 1], got {share!r}")
+    x = np.asarray(x, dtype=np.float64)
+    n, cells, n_cat = len(x), int(np.prod(x.shape[1:], dtype=np.int64)), len(run.categories.values)
+    if n_cat < 2:
+        raise DifflabError("flipping a cell needs at least two categories; this run's data has one")
+    k = max(1, round(share * cells))
+    g = make_generator(seed)
+    places = torch.rand((n, cells), generator=g, dtype=torch.float64).argsort(1).argsort(1).numpy() < k
+    shift = torch.randint(1, n_cat, (n, cells), generator=g).numpy()
+    classes = run.categories.normalise(x).reshape(n, cells)
+    flipped = np.where(places, (classes + shift) % n_cat, classes)
+    damaged = run.categories.unnormalise(flipped.reshape(x.shape)).astype(np.float32)
+    return damaged, places.reshape(x.shape), k
+
+
+@torch.no_grad()
+def restore_flips(run, y: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
+    """A categorical run's restoration of y (N, *shape), in the data's values, of which exactly k
+    cells per item were flipped at unknown places: `restore_flipped_map`, k greedy rounds each taking
+    the one-cell change of highest model likelihood (for k = 1 the mode of the posterior p(x | y),
+    which is p(x) over the items one cell from y). Returns float32 values."""
+    if run.categories is None:
+        raise DifflabError(f"{run.path} is not a categorical run: flipped cells are restored by masked runs "
+                           f"(--method masked); restore Gaussian noise with --sigma")
+    from .samplers.masked import restore_flipped_map
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim < 1 or tuple(y.shape[1:]) != tuple(run.shape):
+        raise DifflabError(f"input has shape {y.shape}; this run's data has shape (N, {', '.join(map(str, run.shape))})")
+    classes = torch.as_tensor(run.categories.normalise(y), device=run.device)
+    x0 = restore_flipped_map(run.denoiser(), run.process, classes, k, generator=make_generator(seed, run.device))
+    return run.categories.unnormalise(x0.cpu().numpy()).astype(np.float32)
 
 
 @torch.no_grad()

@@ -4,13 +4,15 @@ from __future__ import annotations
 from torch import nn
 
 from ..errors import check_options, unknown_name
+from .cellmlp import CellMLP
 from .mlp import MLP
 from .transformer import Transformer
 from .unet import UNet
 from .unet1d import UNet1d
 
 NETWORKS = {"mlp": MLP, "unet": UNet, "unet1d": UNet1d,
-            "transformer": Transformer}      # cells of categorical data (masked diffusion)
+            "transformer": Transformer,      # cells of categorical data (masked diffusion)
+            "cellmlp": CellMLP}              # the same, a residual MLP on one-hot cells
 
 
 def _network_class(name):
@@ -29,4 +31,4 @@ def make_network(cfg: dict, data_shape) -> nn.Module:
     return cls(data_shape, **cfg)
 
 
-__all__ = ["MLP", "NETWORKS", "UNet", "UNet1d", "make_network"]
+__all__ = ["CellMLP", "MLP", "NETWORKS", "UNet", "UNet1d", "make_network"]

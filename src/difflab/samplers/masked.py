@@ -93,3 +93,127 @@ def sample_masked(denoise_fn, process, x_T, ts, *, generator=None, callback=None
         report(callback, len(ts) - 1 + r, t_one, x_t.view(x_T.shape), logp.argmax(-1).view(x_T.shape))
         x[rows, cell] = _gumbel_argmax(logp, generator)[rows, cell]
     return x.view(x_T.shape)
+
+
+# -- restoring damaged data: cells flipped to another class at unknown places ----------------------
+
+@torch.no_grad()
+def cell_log_likelihoods(denoise_fn, process, x, masked=None):
+    """log p_theta(x_i | the cells of x outside {i} and outside `masked`) for every cell i, (B, L):
+    one network call on B * L rows (row b * L + i is x_b with cell i and `masked` cells masked).
+    x (B, ...) int64 classes with no mask; masked (B, L) bool (default: none). The network sees
+    the time at which that many cells in L are masked, as in training."""
+    mask = process.mask_index
+    B = x.shape[0]
+    xf = x.reshape(B, -1)
+    L = xf.shape[1]
+    ctx = xf if masked is None else torch.where(masked, torch.full_like(xf, mask), xf)
+    rows = ctx.repeat_interleave(L, 0)                                   # (B * L, L)
+    r, cell = torch.arange(B * L, device=x.device), torch.arange(L, device=x.device).repeat(B)
+    rows[r, cell] = mask
+    n_masked = (rows == mask).sum(1).double()
+    t = process.t_from_alpha(1 - n_masked / L).float().to(x.device)
+    logp = subs_log_probs(denoise_fn(rows.view((B * L,) + tuple(x.shape[1:])), t), rows, mask)
+    return logp[r, cell, xf.reshape(-1)].view(B, L)
+
+
+@torch.no_grad()
+def locate_flips(denoise_fn, process, y, k):
+    """The `k` cells (int, or (B,) ints) of each row of y (B, ...) int64 most likely to have been
+    flipped, bool (B, L), chosen greedily: each round masks the cell whose observed class is least
+    likely under the model given the cells not yet chosen, p_i = p_theta(y_i | y outside {i} and the
+    chosen cells), until k are chosen (k rounds of one `cell_log_likelihoods` call each).
+
+    Why the least likely: with exactly one cell flipped, uniformly among cells and to a uniformly
+    chosen other class, the posterior of the flipped place is P(i | y) ∝ p(y_-i) (1 - p_i) =
+    p(y) (1 - p_i) / p_i (p_i = p(y) / p(y_-i)), which decreases with p_i: under the exact model
+    the first round picks the most probable place (when p(y) > 0; where a model gives p(y) = 0
+    exactly, every p_i is 0 and the choice is a tie, which a trained network's positive
+    probabilities never are). Later rounds repeat that choice with the chosen cells masked (greedy, not
+    the joint posterior over k places)."""
+    B = y.shape[0]
+    yf = y.reshape(B, -1)
+    k = torch.as_tensor(k, device=y.device).expand(B)
+    chosen = torch.zeros_like(yf, dtype=torch.bool)
+    for j in range(int(k.max()) if B else 0):
+        score = cell_log_likelihoods(denoise_fn, process, y, chosen).masked_fill(chosen, torch.inf)
+        pick = score.argmin(1)
+        chosen[torch.arange(B, device=y.device)[k > j], pick[k > j]] = True
+    return chosen
+
+
+@torch.no_grad()
+def restore_flipped(denoise_fn, process, y, k, ts, *, generator=None, order: str = "random"):
+    """Restore y (B, ...) int64 of which `k` cells per row (int or (B,)) were flipped to another
+    class at unknown places: `locate_flips` picks the places, which are masked and redrawn by
+    `sample_masked` over `ts` from the model's posterior given the other cells, the observed class
+    of each picked cell excluded (a flipped cell's true class differs from what is seen). Returns
+    int64 of y's shape; with k = 1 and the exact model this is a draw from the exact posterior
+    given the place (the place itself being the most probable one)."""
+    B = y.shape[0]
+    yf = y.reshape(B, -1)
+    chosen = locate_flips(denoise_fn, process, y, k)
+    forbid = chosen.unsqueeze(-1) & torch.nn.functional.one_hot(yf, process.n_classes).bool()   # (B, L, K)
+
+    def without_observed(x_t, t):
+        return denoise_fn(x_t, t).masked_fill(forbid, -torch.inf)
+
+    x_T = torch.where(chosen, torch.full_like(yf, process.mask_index), yf).view(y.shape)
+    return sample_masked(without_observed, process, x_T, ts, generator=generator, order=order)
+
+
+@torch.no_grad()
+def chain_log_likelihood(denoise_fn, process, x, *, orders: int = 1, generator=None):
+    """log p_theta(x) (N,) by the chain rule in random orders: for each order, the cells are revealed
+    one at a time and log p_theta(x_cell | the cells revealed before it) summed (L network calls per
+    order), averaged over `orders` orders. With the exact denoiser every order gives log p(x)
+    exactly; a trained one's orders differ a little (their average is the log-likelihood the
+    masked ELBO bounds)."""
+    mask = process.mask_index
+    N = x.shape[0]
+    xf = x.reshape(N, -1)
+    L = xf.shape[1]
+    rows = torch.arange(N, device=x.device)
+    total = torch.zeros(N, dtype=torch.float64, device=x.device)
+    for _ in range(orders):
+        order = torch.rand((N, L), generator=generator, device=x.device).argsort(1)
+        cur = torch.full_like(xf, mask)
+        for step in range(L):
+            t = torch.full((N,), float(process.t_from_alpha(1 - (L - step) / L)), device=x.device)
+            logp = subs_log_probs(denoise_fn(cur.view(x.shape), t), cur, mask)
+            cell = order[:, step]
+            total += logp[rows, cell, xf[rows, cell]].double()
+            cur[rows, cell] = xf[rows, cell]
+    return total / orders
+
+
+@torch.no_grad()
+def restore_flipped_map(denoise_fn, process, y, k: int, *, orders: int = 2, generator=None, chunk: int = 8192):
+    """Restore y (B, ...) int64 of which k cells per row were flipped at unknown places: k greedy
+    rounds, each taking the single-cell change of highest model likelihood (`chain_log_likelihood`)
+    among every cell not yet changed and every class but its current one.
+
+    Why: with exactly one cell flipped, uniformly in place and in the other class, the posterior of
+    the clean board given y is p(x | y) ∝ p(x) over the boards x one cell away from y, so the first
+    round is its mode (MAP) under the model. Later rounds repeat it from the board so far (greedy,
+    not the joint mode over k changes). Costs L (K - 1) candidates per row and round, each scored by
+    L network calls per order."""
+    K, B = process.n_classes, y.shape[0]
+    cur = y.reshape(B, -1).clone()
+    L = cur.shape[1]
+    changed = torch.zeros_like(cur, dtype=torch.bool)
+    cells = torch.arange(L, device=y.device).repeat_interleave(K - 1)              # candidate j: cell, shift
+    shifts = torch.arange(1, K, device=y.device).repeat(L)
+    for _ in range(int(k)):
+        cand = cur.repeat_interleave(L * (K - 1), 0).view(B, L * (K - 1), L)
+        j = torch.arange(L * (K - 1), device=y.device)
+        cand[:, j, cells] = (cand[:, j, cells] + shifts) % K
+        flat = cand.reshape(-1, L)
+        score = torch.cat([chain_log_likelihood(denoise_fn, process, flat[i:i + chunk].view((-1,) + tuple(y.shape[1:])),
+                                                orders=orders, generator=generator)
+                           for i in range(0, len(flat), chunk)]).view(B, L * (K - 1))
+        score = score.masked_fill(changed[:, cells], -torch.inf)
+        best = score.argmax(1)
+        cur = cand[torch.arange(B, device=y.device), best]
+        changed[torch.arange(B, device=y.device), cells[best]] = True
+    return cur.view(y.shape)

@@ -11,7 +11,7 @@ from difflab.denoise import complete, hide_cells
 from difflab.run import load
 from difflab.errors import DifflabError
 
-TINY = ["--set", "network.width=16", "--set", "network.depth=1", "--set", "network.heads=2", "--set", "batch_size=64",
+TINY = ["--set", "network.width=16", "--set", "network.depth=1", "--set", "batch_size=64",
         "--set", "threads=1", "--no-progress"]
 
 
@@ -86,11 +86,14 @@ def test_masked_needs_integer_data(tmp_path, capsys):
 def test_masked_preset_and_sampler_checks():
     cfg = make_config({}, method="masked")
     assert (cfg.objective, cfg.sampler, cfg.sample_steps) == ("masked-elbo", "masked", None)
-    assert cfg.network["name"] == "transformer" and cfg.network["input_scaling"] is False
+    assert cfg.network["name"] == "cellmlp" and cfg.network["input_scaling"] is False and cfg.threads == 1
     assert make_config({}, method="ddpm").network["name"] == "mlp"          # the other methods keep their defaults
     # a built-in dataset's default preset (tictactoe: ddpm, an MLP, 40000 steps) lends masked its data settings only
     cfg = make_config({}, data="tictactoe", method="masked", quiet=True)
-    assert (cfg.network["name"], cfg.steps, cfg.batch_size) == ("transformer", 3000, 128)
+    assert (cfg.network["name"], cfg.steps, cfg.batch_size) == ("cellmlp", 20000, 256)
+    # the transformer stays available: its own settings replace the default network's
+    tr = make_config({}, ["network={name: transformer, width: 64, depth: 4, heads: 4}"], method="masked")
+    assert tr.network == {"name": "transformer", "width": 64, "depth": 4, "heads": 4}
     assert make_config({}, data="tictactoe", quiet=True).network["name"] == "mlp"
     with pytest.raises(DifflabError, match="does not fit the 'vp' process"):
         make_config({}, method="ddpm", sampler="masked")

@@ -18,7 +18,7 @@ from .boards import decode, encode, encoding_of, move_counts, validate_boards
 from .metrics import evaluate_boards, format_board_metrics, reconstruction
 from .spec import game_for_cells
 from ...kind import Kind, plot_split_panels, register_kind
-from .pictures import plot_boards, plot_boards_vs_reference, plot_move_counts
+from .pictures import plot_boards, plot_boards_vs_reference, plot_move_counts, plot_reverse_boards
 
 
 def _game(run):
@@ -67,6 +67,17 @@ class BoardKind(Kind):
                                          game.name, illegal=~game.legal(b)),
                 plot_move_counts(move_counts(b), move_counts(decode(truth)), f"{prefix}_moves.png",
                                  f"{name}: moves played, samples vs truth", game.n_cells)]
+
+    def plot_reverse(self, run, prefix, n: int = 8, seed: int = 0, snapshots=None, **sample_kw) -> list[Path]:
+        """A masked (categorical) run: <prefix>.png, a few boards as they are unmasked (masked cells
+        grey: its snapshots hold NaN there, which the generic point plots cannot draw). A Gaussian
+        run: the generic pictures of points."""
+        if getattr(run, "categories", None) is None:
+            return super().plot_reverse(run, prefix, n=n, seed=seed, snapshots=snapshots, **sample_kw)
+        snaps = snapshots if snapshots is not None else run.reverse_snapshots(n, seed=seed, **sample_kw)
+        sampler = sample_kw.get("sampler") or run.config.sampler
+        title = f"{run.dataset_name} / {run.config.method}: reverse process ({sampler}), masked cells grey"
+        return [plot_reverse_boards(snaps, f"{prefix}.png", title, _game(run).name)]
 
     def evaluate(self, samples, dataset, rng, n_pairs: int = 10, floors: dict | None = None) -> dict:
         return evaluate_boards(samples, dataset, rng, n_pairs=n_pairs, floors=floors)

@@ -3,7 +3,8 @@ yellow discs in a blue frame, many boards tiled on one axis; generated boards be
 (illegal generated boards framed in red); the distribution of move counts beside the truth.
 
 Boards are (N, cells) arrays with values -1, 0, 1 (floats are rounded for display), row-major,
-top row first; `game` is "tictactoe" or "connect4".
+top row first; `game` is "tictactoe" or "connect4". A non-finite cell (NaN: the mask of a masked
+diffusion run's partly unmasked board, `Categories.unnormalise`) is drawn as a grey masked cell.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ FIRST, SECOND = "#D62728", "#F2C200"        # Connect Four discs: red (1), yello
 X_COLOR, O_COLOR = "#C44E52", "#4C72B0"     # tic-tac-toe marks
 FRAME = "#1F4E9C"                           # Connect Four's blue frame
 ILLEGAL = "#E8000B"                         # frame of a board that breaks the rules
+MASKED = "#B8B8B8"                          # a masked cell (not yet revealed)
+MASK = 2                                    # the code of a masked cell inside draw_boards
 GAP = 0.7                                   # space between boards, in cells
 
 
@@ -32,7 +35,8 @@ def draw_boards(ax, boards, game: str, *, ncols: int | None = None, max_boards: 
     """Tile the first `max_boards` boards on `ax` (equal aspect, no ticks); `illegal` (N,) bool
     frames those boards in red."""
     g = get_game(game)
-    b = np.rint(np.clip(np.asarray(boards, dtype=np.float64), -1, 1)).astype(int).reshape(len(boards), -1)[:max_boards]
+    v = np.asarray(boards, dtype=np.float64).reshape(len(boards), -1)[:max_boards]
+    b = np.where(np.isfinite(v), np.rint(np.clip(np.nan_to_num(v), -1, 1)), MASK).astype(int)
     ncols, nrows = _layout(len(b), ncols)
     lines, patches, faces = [], [], []
     for k, board in enumerate(b.reshape(-1, g.rows, g.cols)):
@@ -67,7 +71,10 @@ def _tictactoe(board, x0, y0, lines, patches, faces):
     for r in range(3):
         for c in range(3):
             cx, cy = x0 + c + 0.5, y0 + r + 0.5
-            if board[r, c] == 1:                                     # X: two strokes
+            if board[r, c] == MASK:                                  # masked: a grey square
+                patches.append(Rectangle((x0 + c + 0.12, y0 + r + 0.12), 0.76, 0.76))
+                faces.append((MASKED, "none"))
+            elif board[r, c] == 1:                                     # X: two strokes
                 d = 0.3
                 lines.append((((cx - d, cy - d), (cx + d, cy + d)), X_COLOR, 2.0))
                 lines.append((((cx - d, cy + d), (cx + d, cy - d)), X_COLOR, 2.0))
@@ -84,7 +91,7 @@ def _connect4(board, x0, y0, patches, faces):
         for c in range(cols):
             v = board[r, c]
             patches.append(Circle((x0 + c + 0.5, y0 + r + 0.5), 0.4))
-            faces.append((FIRST if v == 1 else SECOND if v == -1 else "white", "none"))
+            faces.append((FIRST if v == 1 else SECOND if v == -1 else MASKED if v == MASK else "white", "none"))
 
 
 def plot_boards(boards, path, title: str, game: str, *, illegal=None, max_boards: int = 32, ncols: int = 8) -> Path:
@@ -112,6 +119,24 @@ def plot_boards_vs_reference(samples, reference, path, title: str, game: str, *,
         draw_boards(ax, x, game, max_boards=n, illegal=None if bad is None else np.asarray(bad)[:n])
         extra = f", {int(np.asarray(bad)[:n].sum())} illegal framed red" if bad is not None else ""
         ax.set_title(f"{label} ({n} shown{extra})", fontsize=10)
+    return save(fig, path)
+
+
+def plot_reverse_boards(snapshots, path, title: str, game: str, *, n_panels: int = 8, n_boards: int = 4) -> Path:
+    """The reverse process of the first `n_boards` boards: one row per board, `n_panels` snapshots
+    (t, boards (N, cells)) evenly spaced in steps from the first (all masked, or noise) to the last
+    (the samples), masked cells grey."""
+    idx = np.unique(np.rint(np.linspace(0, len(snapshots) - 1, min(n_panels, len(snapshots)))).astype(int))
+    n = min(n_boards, len(snapshots[-1][1]))
+    g = get_game(game)
+    fig = new_figure(1.6 * len(idx) * g.cols / g.rows + 0.6, 1.6 * n + 0.9)
+    fig.suptitle(title, fontsize=10)
+    axes = np.asarray(fig.subplots(1, len(idx), squeeze=False))[0]
+    for ax, i in zip(axes, idx):
+        t, x = snapshots[i]
+        draw_boards(ax, np.asarray(x, dtype=np.float64).reshape(len(x), -1)[:n], game, ncols=1, max_boards=n)
+        masked = int((~np.isfinite(np.asarray(x, dtype=np.float64)[:n])).sum())
+        ax.set_title(f"t = {float(t):.3f}\n{masked} masked", fontsize=9)
     return save(fig, path)
 
 
