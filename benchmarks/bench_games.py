@@ -1,5 +1,6 @@
 """Issue 5's game-state targets: tic-tac-toe and Connect Four positions from the presets
-src/difflab/configs/tictactoe.yaml and src/difflab/configs/connect4.yaml, trained on this machine, then measured.
+src/difflab/configs/tictactoe-gaussian.yaml and connect4-gaussian.yaml (the Gaussian recipes; the games' own
+presets are masked diffusion now, bench_masked_games.py), trained on this machine, then measured.
 
 For each game: training time; samples from the preset's sampler decoded to integer boards (by
 rounding, or by the largest channel for a one-hot preset; nothing is filtered), with their
@@ -45,7 +46,7 @@ QUICK = dict(steps=200, n_samples={"tictactoe": 300, "connect4": 200}, n_pairs=1
 
 
 def bench_game(name: str, settings: dict, out: Path, seed: int = 0) -> dict:
-    config = name                                  # the preset shipped in difflab/configs/
+    config = f"{name}-gaussian"                    # the Gaussian preset shipped in difflab/configs/
     run = difflab.train(name, config=config, out=out / name, steps=settings["steps"], overwrite=True, progress=False)
     ds, game = run.dataset, get_game(name)
     n = settings["n_samples"][name]
@@ -135,8 +136,8 @@ def main(argv=None) -> None:
             print(f"(quick mode: BENCHMARKS.md untouched; figure drawn to {fig_path if a.figure else 'a temporary folder'})")
             return
     body = ("## Game states (issue 5)\n\n"
-            f"`python benchmarks/bench_games.py` on {machine()}. Presets `src/difflab/configs/tictactoe.yaml` and "
-            "`src/difflab/configs/connect4.yaml`; every sample decoded to an integer board (rounding each value to -1, 0 or 1, or "
+            f"`python benchmarks/bench_games.py` on {machine()}. Presets `src/difflab/configs/tictactoe-gaussian.yaml` and "
+            "`src/difflab/configs/connect4-gaussian.yaml`; every sample decoded to an integer board (rounding each value to -1, 0 or 1, or "
             "the largest of a one-hot cell's three channels, as the preset's encoding says), none filtered. Legal = reachable in "
             "play (see `difflab.kinds.board`); new = legal and not in the training set, beside the same share for "
             "truth samples of the same size; move-count TV beside two truth draws of the same size "

@@ -384,7 +384,9 @@ print(run.hooks.format_result(run.evaluate(langevin.samples, seed=0)))
         "10_09_text_embeddings": text_notebook(),
         "10_10_game_states": tour("10_10_game_states", "Game states",
                                   "Seed notebook 10: every tic-tac-toe position reachable in play, as vectors "
-                                  "of -1 / 0 / 1 (the `tictactoe` preset); samples decoded to boards and checked "
+                                  "of -1 / 0 / 1, learnt by DDPM as numbers (`method=\"ddpm\"`; the `tictactoe` preset itself is "
+                                  "masked diffusion, `--config tictactoe-gaussian` the tuned Gaussian recipe); samples "
+                                  "decoded to boards and checked "
                                   "against the rules, and noisy boards reconstructed.",
                                   params(DATA='"tictactoe"', DATA_OPTIONS="{}", METHOD='"ddpm"',
                                          STEPS="40 if QUICK else None",

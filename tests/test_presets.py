@@ -9,7 +9,7 @@ from difflab.data.registry import list_datasets
 from difflab.errors import DifflabError
 from difflab.kinds.audio.spectrogram import SpectrogramSpec
 from difflab.pipeline import build_network, resolve_process_config
-from difflab.processes import make_process
+from difflab.processes import is_categorical, make_process
 
 PRESETS = sorted(PRESET_DIR.glob("*.yaml"))
 
@@ -33,7 +33,8 @@ def test_preset_resolves_and_builds(path, shapes):
     if cfg.data_options.get("representation") == "spectrogram":     # audio as images (1, F, T)
         shape = SpectrogramSpec(length=shape[-1]).shape
     x = np.random.default_rng(0).standard_normal((64, *shape))      # stands in for the normalised data
-    process = make_process(resolve_process_config(cfg, x))            # VE's sigma_max "auto" needs data
+    categories = [-1, 0, 1] if is_categorical(cfg.process) else None  # masked presets: the boards' three values
+    process = make_process(resolve_process_config(cfg, x, categories))  # VE's sigma_max "auto" needs data
     net = build_network(cfg, shape, process, n_classes=10 if cfg.class_conditional else None)
     assert sum(p.numel() for p in net.parameters()) > 0
 
@@ -53,12 +54,16 @@ def test_a_dataset_uses_its_preset_by_default(capsys):
     cfg = make_config({}, ["batch_size=8"], data="tictactoe")
     assert "uses the preset 'tictactoe'" in capsys.readouterr().err
     preset = load_yaml("tictactoe")
-    assert cfg.network == preset["network"] and cfg.steps == preset["steps"] and cfg.batch_size == 8
-    assert cfg.data_options == {"scale": 0.5} and cfg.process["time_sampling"] == "uniform"
-    # another method keeps the preset's data and network settings, not its process or sampler
+    # issue 16: a plain `difflab train tictactoe` gets masked diffusion with its sampler's Gibbs rounds
+    assert cfg.method == preset["method"] == "masked" and cfg.network["name"] == "cellmlp" and cfg.batch_size == 8
+    assert cfg.sampler_options == preset["sampler_options"] and cfg.sampler_options["corrector_rounds"] == 18
+    # another method keeps only what is not the method's: here the data
     dsm = make_config({}, [], data="tictactoe", method="dsm")
-    assert dsm.process["name"] == "ve" and dsm.objective == "dsm" and dsm.network == preset["network"]
-    assert "without its method settings" in capsys.readouterr().err
+    assert dsm.process["name"] == "ve" and dsm.objective == "dsm" and dsm.network["name"] == "mlp"
+    assert dsm.sampler_options == {} and "without its method settings" in capsys.readouterr().err
+    # the Gaussian recipe is a preset by name; its method settings stay with it
+    gauss = make_config(load_yaml("tictactoe-gaussian"), [])
+    assert gauss.method == "ddpm" and gauss.data_options == {"scale": 0.5} and gauss.process["time_sampling"] == "uniform"
     # a --config replaces the preset; datasets without a preset are untouched
     assert make_config({"data": "tictactoe", "steps": 5}, []).network["width"] == 128
     assert make_config({}, [], data="pinwheel").network["width"] == 128

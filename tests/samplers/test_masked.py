@@ -280,3 +280,19 @@ def test_transformer_gives_logits_per_cell_and_trains_on_the_elbo(time):
     assert masked_elbo_count_loss(net, proc, x0, generator=torch.Generator().manual_seed(2)).shape == (8,)
     loss.mean().backward()
     assert all(q.grad is not None for q in net.token.parameters())
+
+
+def test_gibbs_corrector_never_redraws_given_cells_and_samples_the_conditional():
+    """Completing a partly masked row: the corrector redraws only the cells x_T left masked, and with
+    the exact denoiser the completed cells follow p(x1, x2 | x0 = given)."""
+    configs, p = joint(3, seed=14, zeros=0)
+    fn, n = exact_logits_fn(configs, p), 6000
+    proc = MaskedProcess(K)
+    x_T = proc.prior_sample((n, 3))
+    x_T[:, 0] = 1                                                    # cell 0 given as class 1
+    x = sample_masked(fn, proc, x_T, proc.default_times(1), generator=torch.Generator().manual_seed(3),
+                      corrector_rounds=40)
+    assert (x[:, 0] == 1).all() and (x != proc.mask_index).all()
+    keep = configs[:, 0] == 1
+    cond = p[keep] / p[keep].sum()
+    assert chisquare(_counts(x, configs)[keep], n * cond).pvalue > 1e-3

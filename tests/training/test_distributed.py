@@ -60,7 +60,7 @@ def test_masked_two_ranks_match_one_process(tmp_path):
     """The masked ELBO takes the loop's whole-batch draws (times as mask counts, noise as mask
     scores), so 2 ranks train what one process trains."""
     args = ["train", "tictactoe", "--method", "masked", "--steps", "20", "--set", "n_train=256", "--set", "n_test=64",
-            "--set", "network.width=16", "--set", "network.depth=1", "--set", "network.heads=2", "--set", "threads=1",
+            "--set", "network.width=16", "--set", "network.depth=1", "--set", "threads=1",
             "--set", "lr_warmup=5", "--no-progress"]
     assert main([*args, "--out", str(tmp_path / "one")]) == 0
     torchrun([*args, "--out", str(tmp_path / "two")], tmp_path)

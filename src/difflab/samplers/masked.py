@@ -18,7 +18,8 @@ exact denoiser p(x0_i | revealed cells), either order samples the data distribut
 fewer steps, cells revealed together are drawn independently given the rest: the price of speed.
 A step that reveals no cell in any sample skips the network call.
 
-`corrector_rounds` > 0 then runs that many rounds of random-scan Gibbs sampling on the finished
+`corrector_rounds` > 0 then runs that many rounds of random-scan Gibbs sampling (over the cells x_T
+left masked; given cells are never redrawn) on the finished
 cells: each round masks one uniformly random cell per sample and redraws it from p_theta(x0_i | the
 other cells), one network call per round (NFE <= steps + corrector_rounds). With the exact
 denoiser every round leaves the data distribution invariant, and on a fully supported one it
@@ -82,16 +83,23 @@ def sample_masked(denoise_fn, process, x_T, ts, *, generator=None, callback=None
         score = torch.where(masked, score, torch.full_like(score, -torch.inf))
         rank = torch.sort(score, dim=1, descending=True, stable=True).indices.argsort(1)
         x = torch.where(masked & (rank < n_reveal[:, None]), x0_draw, x)
-    # Gibbs corrector: redraw one random cell per sample from its conditional given all the others
+    # Gibbs corrector: redraw one random cell per sample from its conditional given all the others;
+    # only cells that x_T left masked are redrawn (the given cells of a partly masked board stay)
     rows, L = torch.arange(B, device=x.device), x.shape[1]
+    free = x_T.reshape(B, -1) == mask
+    some_free = free.any(1)
     t_one = float(process.t_from_alpha(1 - 1 / L))                  # the time at which one cell in L is masked
     for r in range(corrector_rounds):
-        cell = torch.randint(L, (B,), generator=generator, device=x.device)
+        if bool(free.all()):
+            cell = torch.randint(L, (B,), generator=generator, device=x.device)
+        else:
+            pick = torch.rand(free.shape, generator=generator, device=x.device).masked_fill(~free, -1.0)
+            cell = pick.argmax(1)
         x_t = x.clone()
-        x_t[rows, cell] = mask
+        x_t[rows, cell] = torch.where(some_free, torch.full_like(cell, mask), x[rows, cell])
         logp = subs_log_probs(denoise_fn(x_t.view(x_T.shape), batch_times(t_one, x)), x_t, mask)
         report(callback, len(ts) - 1 + r, t_one, x_t.view(x_T.shape), logp.argmax(-1).view(x_T.shape))
-        x[rows, cell] = _gumbel_argmax(logp, generator)[rows, cell]
+        x[rows, cell] = torch.where(some_free, _gumbel_argmax(logp, generator)[rows, cell], x[rows, cell])
     return x.view(x_T.shape)
 
 

@@ -341,7 +341,7 @@ def cli(*args):
 
 def test_tictactoe_end_to_end(tmp_path, capsys):
     run = tmp_path / "ttt"
-    assert cli("train", "tictactoe", "--out", run, "--steps", 40, "--seed", 1, *TINY) == 0
+    assert cli("train", "tictactoe", "--config", "tictactoe-gaussian", "--out", run, "--steps", 40, "--seed", 1, *TINY) == 0
     assert (run / "dataset.png").stat().st_size > 0
     out = tmp_path / "boards.npy"
     assert cli("sample", run, "--n", 64, "--steps", 20, "--out", out, "--seed", 1, "--plot") == 0
@@ -373,7 +373,7 @@ def test_tictactoe_end_to_end(tmp_path, capsys):
 
 def test_tictactoe_onehot_end_to_end(tmp_path, capsys):
     run = tmp_path / "ttt1h"
-    assert cli("train", "tictactoe", "--out", run, "--steps", 20, "--seed", 1, "--set", "data_options.encoding=onehot",
+    assert cli("train", "tictactoe", "--config", "tictactoe-gaussian", "--out", run, "--steps", 20, "--seed", 1, "--set", "data_options.encoding=onehot",
                *TINY) == 0
     out = tmp_path / "boards.npy"
     assert cli("sample", run, "--n", 32, "--steps", 10, "--out", out, "--seed", 1) == 0

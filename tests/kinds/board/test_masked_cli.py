@@ -27,7 +27,7 @@ def test_tictactoe_masked_train_sample_evaluate_likelihood(tmp_path, capsys):
     assert info["categories"] == {"values": [-1.0, 0.0, 1.0]}
     out = tmp_path / "b.npy"
     assert cli("sample", run, "--n", 200, "--out", out, "--plot") == 0
-    assert "sampler masked, 9 steps, NFE 9 per sample" in capsys.readouterr().out      # one step per cell
+    assert "sampler masked, 9 steps, NFE 27 per sample" in capsys.readouterr().out     # one step per cell + the preset's 18 Gibbs rounds
     b = np.load(out)
     assert b.shape == (200, 9) and set(np.unique(b)) <= {-1, 0, 1}
     assert cli("evaluate", run, "--samples", out) == 0
@@ -88,13 +88,15 @@ def test_masked_preset_and_sampler_checks():
     assert (cfg.objective, cfg.sampler, cfg.sample_steps) == ("masked-elbo", "masked", None)
     assert cfg.network["name"] == "cellmlp" and cfg.network["input_scaling"] is False and cfg.threads == 1
     assert make_config({}, method="ddpm").network["name"] == "mlp"          # the other methods keep their defaults
-    # a built-in dataset's default preset (tictactoe: ddpm, an MLP, 40000 steps) lends masked its data settings only
+    # issue 16: the games' own presets are masked diffusion, with the method's training defaults
     cfg = make_config({}, data="tictactoe", method="masked", quiet=True)
     assert (cfg.network["name"], cfg.steps, cfg.batch_size) == ("cellmlp", 20000, 256)
+    assert make_config({}, data="connect4", quiet=True).sampler_options == {"order": "confidence", "corrector_rounds": 84}
     # the transformer stays available: its own settings replace the default network's
     tr = make_config({}, ["network={name: transformer, width: 64, depth: 4, heads: 4}"], method="masked")
     assert tr.network == {"name": "transformer", "width": 64, "depth": 4, "heads": 4}
-    assert make_config({}, data="tictactoe", quiet=True).network["name"] == "mlp"
+    assert make_config({}, data="tictactoe", quiet=True).network["name"] == "cellmlp"
+    assert make_config({}, data="tictactoe", method="ddpm", quiet=True).network["name"] == "mlp"
     with pytest.raises(DifflabError, match="does not fit the 'vp' process"):
         make_config({}, method="ddpm", sampler="masked")
 
