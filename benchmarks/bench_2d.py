@@ -269,7 +269,7 @@ def main():
         "(E energy, M MMD^2, O outlier share, L mean log-density, S outside the support; - none). Train s: the "
         "median wall time of the training call, its CPU time in brackets.",
         "",
-        "| dataset | method | regime | train s | energy / p95 | MMD^2 / p95 | outlier % (p95) | mean log p (p05) "
+        "| dataset | method | regime | train s | energy / p95 | MMD^2 / p95 | outlier % (p95) | mean log p (p05 to p99) "
         "| outside % (bound) | failing | cells passing | reference pass rate | NFE |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
