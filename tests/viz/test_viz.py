@@ -267,3 +267,7 @@ def test_reverse_panels_are_spaced_evenly_in_log_noise_ratio():
     gaps = np.diff(log_ratio[idx[:-1]])
     assert np.allclose(gaps, gaps[0], rtol=0.05)                  # equal steps in log(sigma / alpha)
     assert (t[idx[1:-1]] < 0.9).all()                             # not spent on the noise
+    # a VE ladder whose last snapshot is the final denoising at the last level: no panel twice
+    ladder = np.append(np.linspace(3.0, -4.6, 100), -4.6)
+    idx = pick_levels(ladder, 9)
+    assert idx[-1] == 100 and 99 not in idx and len(set(ladder[idx])) == len(idx)

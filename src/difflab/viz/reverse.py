@@ -35,7 +35,9 @@ def pick_levels(log_ratios, n: int) -> np.ndarray:
         return pick(len(lam), n)
     targets = np.linspace(lam[finite[0]], lam[finite[-1]], n - (0 if finite[-1] == len(lam) - 1 else 1))
     chosen = {int(finite[np.argmin(np.abs(lam[finite] - v))]) for v in targets}
-    return np.array(sorted(chosen | {0, len(lam) - 1}))
+    last = len(lam) - 1                     # a final denoising step repeats the last level: one panel for both
+    chosen = {i for i in chosen if i == last or not lam[i] == lam[last]}
+    return np.array(sorted(chosen | {0, last}))
 
 
 def reverse_limits(snapshots) -> np.ndarray:
