@@ -202,7 +202,7 @@ def spectrogram_section(r: dict, p: dict, quick: bool, command: str) -> str:
              "time" if not r["reused"] else "a run trained before") + f", {r['threads']} torch thread(s) (src/difflab/configs/{r['preset']}.yaml: DDPM, the image UNet unet-64 "
              "on 64 x 64 log-magnitude spectrograms, class-conditional; Griffin-Lim, 64 iterations, back to 4096 "
              f"samples at 4 kHz). " + (f"CPU time of training (probe included): {r['train_cpu_seconds']:.0f} s." if not r["reused"]
-             else f"Training: the run folder {r['reused']} trained before (--run), its steps and seconds from its "
+             else "Training: the run folder RUN trained before (--run), its steps and seconds from its "
                   "config.json; the load above is that of this measuring command."), "",
              "| samples | steps | train s | clips/s | n | sampler | FD-clf | floor median / p95 | FD-clf / p95 | "
              "confident | asked label recognised |", "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -270,7 +270,10 @@ def main():
     r = bench(p, tmp, figures, a.representation, a.threads, reuse=a.run)
     if a.json:
         Path(a.json).write_text(json.dumps({k: v for k, v in r.items() if k != "figures"}, indent=1, default=str))
-    command = "python " + " ".join(["benchmarks/bench_audio.py", *sys.argv[1:]])
+    # paths on this machine mean nothing to a reader: the command names them by role
+    args, names = list(sys.argv[1:]), {"--run": "RUN", "--json": "F"}
+    args = [names[args[i - 1]] if i and args[i - 1] in names else x for i, x in enumerate(args)]
+    command = "python " + " ".join(["benchmarks/bench_audio.py", *args])
     if a.representation == "spectrogram":
         body = spectrogram_section(r, p, a.quick, command)
         whole = merged_section(None, body)
