@@ -18,10 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import unknown_name
 from .embedding import TimeEmbedding
-
-TIME_CONDITIONING = ("none", "add")
+from .transformer import set_cells
 
 
 class CellMLP(nn.Module):
@@ -34,12 +32,7 @@ class CellMLP(nn.Module):
     def __init__(self, data_shape, n_classes: int = 3, width: int = 256, depth: int = 4, time: str = "none",
                  emb_dim: int = 64):
         super().__init__()
-        if time not in TIME_CONDITIONING:
-            raise unknown_name("time conditioning", time, TIME_CONDITIONING)
-        self.data_shape, self.n_classes, self.time = tuple(data_shape), n_classes, time
-        cells = 1
-        for s in self.data_shape:
-            cells *= s
+        cells = set_cells(self, data_shape, n_classes, time)
         self.cells = cells
         self.inp = nn.EmbeddingBag(cells * (n_classes + 1), width, mode="sum")   # = Linear(one-hot) without bias
         self.bias = nn.Parameter(torch.zeros(width))

@@ -9,6 +9,8 @@ p(x0 | x_t) does not depend on t, since which cells are masked says nothing abou
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -16,6 +18,15 @@ from ..errors import unknown_name
 from .embedding import TimeEmbedding
 
 TIME_CONDITIONING = ("none", "add")
+
+
+def set_cells(net: nn.Module, data_shape, n_classes: int, time: str) -> int:
+    """What every network over categorical cells starts with: check `time`, keep data_shape,
+    n_classes and time on `net`, and return the number of cells."""
+    if time not in TIME_CONDITIONING:
+        raise unknown_name("time conditioning", time, TIME_CONDITIONING)
+    net.data_shape, net.n_classes, net.time = tuple(data_shape), n_classes, time
+    return math.prod(net.data_shape)
 
 
 class Transformer(nn.Module):
@@ -29,12 +40,7 @@ class Transformer(nn.Module):
     def __init__(self, data_shape, n_classes: int = 3, width: int = 128, depth: int = 4, heads: int = 4,
                  mlp_ratio: int = 4, time: str = "none", emb_dim: int = 64):
         super().__init__()
-        if time not in TIME_CONDITIONING:
-            raise unknown_name("time conditioning", time, TIME_CONDITIONING)
-        self.data_shape, self.n_classes, self.time = tuple(data_shape), n_classes, time
-        cells = 1
-        for s in self.data_shape:
-            cells *= s
+        cells = set_cells(self, data_shape, n_classes, time)
         self.token = nn.Embedding(n_classes + 1, width)                   # K classes and the mask
         self.position = nn.Parameter(torch.randn(cells, width) * 0.02)     # learned, one per cell
         self.temb = TimeEmbedding(emb_dim, width) if time == "add" else None
