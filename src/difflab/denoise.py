@@ -31,6 +31,7 @@ import torch
 from .config import check_sampler_fits
 from .errors import DifflabError, unknown_name
 from .samplers import CountingDenoiser, get_sampler
+from .samplers.masked import restore_flipped_map
 from .samplers.registry import get_spec
 from .samplers.times import is_ode_grid, sampler_times, smallest_level_time, t_from_noise_ratio
 from .utils import batch_times, make_generator
@@ -175,7 +176,6 @@ def restore_flips(run, y: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
     if run.categories is None:
         raise DifflabError(f"{run.path} is not a categorical run: flipped cells are restored by masked runs "
                            f"(--method masked); restore Gaussian noise with --sigma")
-    from .samplers.masked import restore_flipped_map
     y = np.asarray(y, dtype=np.float64)
     if y.ndim < 1 or tuple(y.shape[1:]) != tuple(run.shape):
         raise DifflabError(f"input has shape {y.shape}; this run's data has shape (N, {', '.join(map(str, run.shape))})")
