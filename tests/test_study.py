@@ -8,7 +8,7 @@ from difflab.viz import report_problems
 
 def test_dsm_defaults_to_ancestral_sampling_and_langevin_keeps_its_options():
     cfg = make_config(method="dsm")
-    assert (cfg.sampler, cfg.sample_steps, cfg.sampler_options) == ("ddpm", None, {})
+    assert (cfg.sampler, cfg.sample_steps, cfg.sampler_options) == ("ddpm", 1000, {})     # 10 per training level
     # issue 14: about 60 s of one core for the 2D MLP, per method; a flag or a preset still decides
     assert (make_config(method="ddpm").steps, cfg.steps, make_config(method="dsm", steps=50).steps) == (12000, 8000, 50)
     assert make_config(data="mnist", method="ddpm", quiet=True).steps == 3000            # its preset's
@@ -29,13 +29,13 @@ def test_difflab_run_writes_every_run_picture_and_report(tmp_path, capsys):
         for path in r["images"].values():
             assert (out / path).is_file(), path
     by_name = {r["name"]: r for r in summary}
-    assert by_name["gmm-dsm"]["nfe"] == 100 and by_name["gmm-dsm (langevin)"]["nfe"] == 501
+    assert by_name["gmm-dsm"]["nfe"] == 1001 and by_name["gmm-dsm (langevin)"]["nfe"] == 501
     # the runs of one dataset are judged against one floor
     floors = {r["name"]: r["evaluation"]["metrics"]["energy"]["floor_p95"] for r in summary}
     assert floors["pinwheel-ddpm"] == floors["pinwheel-dsm"] == floors["pinwheel-dsm (langevin)"]
     assert floors["gmm-ddpm"] == floors["gmm-dsm"] != floors["pinwheel-ddpm"]
     md = (out / "report.md").read_text(encoding="utf-8")
-    assert "gmm-dsm (langevin)" in md and "ddpm, 99 steps (100)" in md and "modes covered" in md
+    assert "gmm-dsm (langevin)" in md and "ddpm, 1000 steps (1001)" in md and "modes covered" in md
     assert "DSM runs are sampled twice" in md
     assert (out / "gmm-dsm" / "samples_langevin.npy").is_file() and (out / "gmm-dsm" / "reverse_langevin.gif").is_file()
     assert "report.html" in capsys.readouterr().out

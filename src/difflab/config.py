@@ -21,6 +21,7 @@ from .errors import DifflabError, unknown_name
 from .objectives import get_objective
 from .processes import is_categorical
 from .samplers import get_sampler, get_spec
+from .samplers.times import check_grid
 
 # What "ddpm" and "dsm" mean: a process, an objective and a default sampler.
 METHODS = {
@@ -31,6 +32,10 @@ METHODS = {
         "n_noise": 1,
         "sampler": "ddpm",
         "sample_steps": None,
+        # 1000 ancestral steps evenly spaced in log-SNR, not on the 1000 linear-beta levels: those
+        # take the last factor of 7 in sigma (where 2D data's fine structure is drawn) in 18 steps
+        # and pile the samples into the modes even with the exact score (samplers/times.py, GRIDS).
+        "sample_grid": "log",
         "sampler_options": {"variance": "small"},
         # Training steps when no preset or flag sets them: about 60 s of one core for the 2D MLP, the
         # budget of issue 14. Four times the earlier 3000 halves the tail misses and the KL estimate
@@ -41,12 +46,16 @@ METHODS = {
         "process": {"name": "ve", "sigma_min": 0.01, "sigma_max": "auto", "n_levels": 100},
         "objective": "dsm",
         "n_noise": 2,
-        # Ancestral sampling down the 100 noise levels (NCSN's reverse diffusion, 100 network
-        # evaluations): its noise corrects the score's errors between the modes, where a
-        # probability-flow ODE (`--sampler dpm-solver`, 21 NFE, the earlier default) carries them into
-        # 3-6x more outliers on the same network; see BENCHMARKS.md, "What limits the tails".
+        # Ancestral sampling down the noise levels (NCSN's reverse diffusion): its noise corrects the
+        # score's errors between the modes, where a probability-flow ODE (`--sampler dpm-solver`, 21
+        # NFE, the earlier default) carries them into 3-6x more outliers on the same network; see
+        # BENCHMARKS.md, "What limits the tails".
         "sampler": "ddpm",
-        "sample_steps": None,
+        # 1000 steps geometric in sigma, ten between each pair of the 100 training levels: on 100 the
+        # ancestral steps pile the samples into the modes (gmm's mean true log-density -0.25 with the
+        # exact score against the truth's -0.32; -0.29 on 1000). The network, conditioned on log sigma,
+        # is smooth between its levels (BENCHMARKS.md, "What limits the tails, round 3").
+        "sample_steps": 1000,
         "sampler_options": {},
         "steps": 8000,           # about 60 s of one core for the 2D MLP (two noise draws per sample)
     },
@@ -106,6 +115,8 @@ class Config:
     checkpoint_every: int = 1000           # steps between checkpoints (also saved at the end and on Ctrl-C)
     sampler: str = ""                      # default sampler of the run (default from the method)
     sample_steps: int | None = None        # default number of sampler steps (None: every level)
+    sample_grid: str | None = None         # the default sampler's time grid: "process" (its levels), "log"
+                                           # or "karras" noise ratios (None: the sampler's own; see GRIDS)
     sampler_options: dict = field(default_factory=dict)  # e.g. {"variance": "large"} or {"eta": 0.5}
     class_conditional: bool = False        # feed class labels to the network (labelled data; n_classes from the data)
     label_dropout: float = 0.1             # chance a training label is dropped, for classifier-free guidance
@@ -157,7 +168,7 @@ def apply_override(d: dict, key: str, value) -> None:
 
 PRESET_DIR = Path(__file__).parent / "configs"   # YAML presets shipped inside the package (and its wheel)
 # What a preset chooses for its method; dropped when a preset is the default and the user picks another method.
-METHOD_FIELDS = ("process", "objective", "n_noise", "sampler", "sample_steps", "sampler_options")
+METHOD_FIELDS = ("process", "objective", "n_noise", "sampler", "sample_steps", "sample_grid", "sampler_options")
 # What such a preset keeps for a method with training defaults of its own (METHODS[...]["defaults"]).
 DATA_FIELDS = ("data", "data_options", "n_train", "n_test", "data_seed")
 
@@ -238,12 +249,14 @@ def make_config(base: dict | None = None, sets: list[str] | None = None, *, quie
     preset = METHODS[method]
     d = Config().to_dict()
     d.update({"objective": preset["objective"], "n_noise": preset["n_noise"], "sampler": preset["sampler"],
-              "sample_steps": preset["sample_steps"], "process": copy.deepcopy(preset["process"]),
+              "sample_steps": preset["sample_steps"], "sample_grid": preset.get("sample_grid"),
+              "process": copy.deepcopy(preset["process"]),
               "sampler_options": dict(preset["sampler_options"]), "steps": preset.get("steps", d["steps"])})
     d.update(copy.deepcopy(preset.get("defaults", {})))     # a method's own training defaults (masked)
     if user.get("sampler", preset["sampler"]) != preset["sampler"]:
         d["sampler_options"] = {}             # the preset's options and steps belong to the preset's sampler
         d["sample_steps"] = None
+        d["sample_grid"] = None
     for k, v in user.items():
         if isinstance(v, dict) and isinstance(d.get(k), dict) and k != "data_options":
             if k in ("process", "network") and v.get("name", d[k].get("name")) != d[k].get("name"):
@@ -406,6 +419,11 @@ def validate(cfg: Config, *, here: bool = True) -> None:
         raise DifflabError(f"sample_steps must be a positive integer, got {cfg.sample_steps!r}")
     get_objective(cfg.objective)
     get_sampler(cfg.sampler)
+    if cfg.sample_grid is not None:
+        check_grid(cfg.sample_grid)
+        if get_spec(cfg.sampler).categorical:
+            raise DifflabError(f"sample_grid {cfg.sample_grid!r} is a grid of noise levels; the {cfg.sampler} sampler "
+                               "unmasks cells one step at a time (leave sample_grid unset)")
     check_sampler_fits(cfg.sampler, cfg.process)
 
 

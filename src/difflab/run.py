@@ -114,10 +114,11 @@ class Run:
         return fn
 
     def times(self, sampler: str, steps: int | None):
-        """The sampler's default time grid (see samplers/times.py): the process's levels, or
-        Karras or log spacing for the ODE solvers, which for VP start where this data's size
-        makes x_t pure noise (`ode_start_ratio`)."""
-        return sampler_times(self.process, sampler, steps, dim=int(np.prod(self.shape)))
+        """The sampler's time grid (see samplers/times.py): the run's `sample_grid` for its own
+        sampler, else the sampler's default: the process's levels, or Karras or log spacing for the
+        ODE solvers, which for VP start where this data's size makes x_t pure noise (`ode_start_ratio`)."""
+        grid = self.config.sample_grid if sampler == self.config.sampler else None
+        return sampler_times(self.process, sampler, steps, dim=int(np.prod(self.shape)), grid=grid)
 
     def check_sample_memory(self, n: int) -> None:
         """Refuse, before any work, a number of samples whose arrays cannot fit in memory: sampling
