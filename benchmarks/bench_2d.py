@@ -41,6 +41,7 @@ from common import (FLOOR_PAIRS, REGIMES, ROOT, judge_cell, load_note, machine, 
 
 import difflab  # noqa: E402
 import difflab.data  # noqa: E402
+from difflab.config import make_config  # noqa: E402
 
 DATASETS = ["pinwheel", "gmm", "spiral", "moons", "checkerboard", "normal2d"]
 METHODS = ["ddpm", "dsm"]
@@ -51,12 +52,47 @@ REFERENCE_DRAWS = 20  # draws behind each reference pass rate
 N = 2000              # samples per cell, truth points per draw
 
 
-def one(data, method, seed, regime, out, floors, sets=(), n=N):
-    """Train, sample, judge; also returns the CPU seconds of the training call."""
+SAMPLING_FIELDS = ("sampler", "sample_steps", "sample_grid", "sampler_options")
+
+
+def reused(out, data, method, overrides):
+    """A run trained earlier in `out` by these settings, its sampling settings made today's defaults.
+
+    Refuses (SystemExit) a run whose training settings differ from what `difflab.train` would use
+    now: only the sampler may have changed since, so the table still describes the defaults."""
+    run = difflab.load(out)
+    now = make_config({}, [f"{k}={v}" for k, v in overrides.items()], data=data, method=method, quiet=True)
+    then = run.config
+    differ = [k for k, v in now.to_dict().items()
+              if k not in SAMPLING_FIELDS + ("seed",) and getattr(then, k, None) != v]
+    if differ:
+        raise SystemExit(f"{out}: trained with other settings than today's defaults ({', '.join(differ)}); "
+                         "train it again (drop --reuse)")
+    for k in SAMPLING_FIELDS:
+        setattr(then, k, getattr(now, k))
+    run.train_cpu_seconds = float("nan")
+    return run
+
+
+def grid_note(run) -> str:
+    """How a run's default sampler steps, e.g. "1000 steps even in log-SNR"."""
+    if run is None:
+        return "-"
+    cfg = run.config
+    steps = len(run.times(cfg.sampler, cfg.sample_steps)) - 1
+    return f"{steps} steps " + ("even in log-SNR" if cfg.sample_grid == "log" else "on the process's levels")
+
+
+def one(data, method, seed, regime, out, floors, sets=(), n=N, reuse=False):
+    """Train (or, with `reuse`, load the run trained earlier in `out`), sample, judge; the run also
+    carries the CPU seconds of the training call (NaN when reused)."""
     overrides = {**REGIMES[regime], "data_seed": seed, **dict(s.split("=", 1) for s in sets)}
-    cpu = time.process_time()
-    run = difflab.train(data, method=method, out=out, seed=seed, progress=False, overwrite=True, set=overrides)
-    run.train_cpu_seconds = time.process_time() - cpu
+    if reuse:
+        run = reused(out, data, method, overrides)
+    else:
+        cpu = time.process_time()
+        run = difflab.train(data, method=method, out=out, seed=seed, progress=False, overwrite=True, set=overrides)
+        run.train_cpu_seconds = time.process_time() - cpu
     res = run.sample_with_info(n, seed=seed + 100)
     cell = judge_cell(res.samples, run.dataset, floors, np.random.default_rng(seed + 200))
     return run, res, cell
@@ -157,6 +193,10 @@ def main():
     ap.add_argument("--set", action="append", default=[], help="config override for every run")
     ap.add_argument("--json", default=None, help="also dump raw results here")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads for the study runs (0: torch's default)")
+    ap.add_argument("--reuse", default=None, metavar="DIR",
+                    help="load the runs DIR/<data>-<method>-<regime>-<seed> that an earlier run of this script "
+                         "trained (its temporary folder) instead of training, and sample them with today's "
+                         "sampler defaults; refused for a run whose training settings are not today's")
     a = ap.parse_args()
     start_load, started = os.getloadavg()[0], time.time()
     datasets, methods, regimes = csv(a.datasets, DATASETS), csv(a.methods, METHODS), csv(a.regimes, list(REGIMES))
@@ -170,8 +210,8 @@ def main():
     if pairs < FLOOR_PAIRS and not a.quick:
         raise SystemExit(f"--floor-pairs must be at least {FLOOR_PAIRS} for a published table (--quick prints only)")
     full = (datasets, methods, regimes, len(seeds)) == (DATASETS, METHODS, list(REGIMES), 3)
-    tmp = Path(tempfile.mkdtemp(prefix="difflab-bench-"))
-    rows, raw, shown, sample_10k, references, floor_notes = [], [], {}, {}, {}, {}
+    tmp = Path(a.reuse) if a.reuse else Path(tempfile.mkdtemp(prefix="difflab-bench-"))
+    rows, raw, shown, sample_10k, references, floor_notes, first_runs = [], [], {}, {}, {}, {}, {}
     for data in datasets:
         ds = difflab.data.get_dataset(data)
         t0 = time.perf_counter()
@@ -188,9 +228,10 @@ def main():
                 times, cpus, cells, nfe = [], [], [], None
                 for seed in seeds:
                     out = tmp / f"{data}-{method}-{regime}-{seed}"
-                    run, res, cell = one(data, method, seed, regime, out, floors, sets)
+                    run, res, cell = one(data, method, seed, regime, out, floors, sets, reuse=bool(a.reuse))
                     if seed == seeds[0]:
                         shown[data][1][method, regime] = res.samples
+                        first_runs.setdefault(method, run)
                     times.append(run.train_seconds)
                     cpus.append(run.train_cpu_seconds)
                     cells.append(cell)
@@ -220,8 +261,8 @@ def main():
         torch.set_num_threads(a.threads or 2)
 
     first = rows[0]
-    cfg = difflab.load(tmp / f"{first[0]}-{first[1]}-{first[2]}-{seeds[0]}").config
-    configs = {m: difflab.load(tmp / f"{first[0]}-{m}-{first[2]}-{seeds[0]}").config for m in methods}
+    cfg = first_runs[first[1]].config
+    configs = {m: r.config for m, r in first_runs.items()}
     steps_note = ", ".join(f"{m.upper()} {c.steps}" for m, c in configs.items())
     dsm_sampler = configs["dsm"].sampler if "dsm" in configs else "-"
     n_cells = sum(len(r[4]) for r in rows)
@@ -229,13 +270,14 @@ def main():
     minutes = (time.time() - started) / 60
     what = ("all rows" if full else
             f"a subset: datasets {', '.join(datasets)}; methods {', '.join(methods)}; regimes {', '.join(regimes)}; "
-            f"{len(seeds)} seed(s) per row ({n_cells} trainings)")
+            f"{len(seeds)} seed(s) per row ({n_cells} {'runs reused' if a.reuse else 'trainings'})")
     command = (f"python benchmarks/bench_2d.py{' --threads %d' % a.threads if a.threads else ''}"
                f"{'' if a.seeds == 3 else ' --seeds %d' % a.seeds}"
                + "".join(f" --{k} {','.join(v)}" for k, v, d in (("datasets", datasets, DATASETS),
                                                                    ("methods", methods, METHODS),
                                                                    ("regimes", regimes, list(REGIMES))) if v != d)
                + (" --skip-timing" if a.skip_timing and not a.quick else "")
+               + (" --reuse DIR" if a.reuse else "")
                + "".join(f" --set {x}" for x in a.set))
     if a.quick:
         command = f"python benchmarks/bench_2d.py --quick{' --threads %d' % a.threads if a.threads else ''}"
@@ -249,9 +291,12 @@ def main():
         "",
         f"Defaults: MLP width {cfg.network['width']}, depth {cfg.network['depth']} with input Fourier features; "
         f"Adam steps of batch {cfg.batch_size}: {steps_note}; DDPM = linear schedule, T=1000, training times drawn "
-        f"uniformly in log noise level, ancestral sampling (1000 NFE); DSM = VE ladder of 100 levels, K=2 noise "
-        f"draws, its default sampler ({dsm_sampler}; NFE column). Each seed s trains on its own split "
-        f"(data_seed = s).",
+        f"uniformly in log noise level, ancestral sampling ({grid_note(first_runs.get('ddpm'))}); DSM = VE ladder of "
+        f"100 training levels, K=2 noise draws, its default sampler ({dsm_sampler}, {grid_note(first_runs.get('dsm'))}; "
+        f"NFE column). Each seed s trains on its own split (data_seed = s)."
+        + (" The networks were trained by an earlier run of this script with the same training settings "
+           "(checked) and sampled here with today's sampler defaults; train s is that run's wall time (its CPU "
+           "time was not kept)." if a.reuse else ""),
         "",
         "**Statistics.** " + rule_note(N, floors) + f" One set of floors per dataset, shared by its rows. "
         f"Two regimes: **split** trains on the study's 2000-point training split; **fresh** draws every batch "
@@ -281,7 +326,8 @@ def main():
         ref = references[data]
         r = (f"truth {ref['truth']:.2f}" if regime == "fresh" else
              "training split " + ", ".join(f"{v:.2f}" for v in ref["split"]))
-        lines.append(f"| {data} | {method} | {regime} | {t:.1f} ({cpu:.1f}) | {ratios(cells, 'energy')} | "
+        cpu_text = "–" if np.isnan(cpu) else f"{cpu:.1f}"
+        lines.append(f"| {data} | {method} | {regime} | {t:.1f} ({cpu_text}) | {ratios(cells, 'energy')} | "
                      f"{ratios(cells, 'mmd2')} | {shares(cells, 'outlier_share')} | {mean_logs(cells)} | "
                      f"{shares(cells, 'outside_support')} | {failing(cells)} | {sum(c['passes'] for c in cells)}/"
                      f"{len(cells)} | {r} | {nfe} |")
