@@ -6,11 +6,12 @@ default settings, or reused from --runs; by default with every batch drawn fresh
 1000: the largest number of steps whose NFE fits the budget is found by counting the
 evaluations of a dry run (so the NFE is exact, final denoising step included); a sampler that
 cannot run within a budget (e.g. annealed Langevin, 5 steps per level plus a final denoise, at
-NFE 5) is skipped and listed. 2000 samples per setting are compared with fresh truth by
-`run.evaluate` (energy distance and MMD^2 beside the noise floor's 95th percentile; the same
-evaluation seed for every cell, so the truth sample and the floor are shared). Then the wall time
-to draw 10,000 samples with each sampler at its best setting (lowest energy distance). Writes
-the `samplers` section of BENCHMARKS.md.
+NFE 5) is skipped and listed. 2000 samples per setting are judged as the core table judges them
+(`common.judge_cell`: energy distance and MMD^2 by their median over 5 fresh truth draws against
+the floor of that median over 100 truth pairs; the outlier share, the mean true log-density and
+the share outside a bounded support against their floors over 100 truth draws; one set of floors
+per dataset). Then the wall time to draw 10,000 samples with each sampler at its best setting
+(lowest energy distance). Writes the `samplers` section of BENCHMARKS.md.
 
     python benchmarks/bench_samplers.py --runs runs/bench-samplers    # full (trains 6 models once)
     python benchmarks/bench_samplers.py --quick                       # smoke run: prints, writes nothing
@@ -31,7 +32,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REGIMES, fmt, get_run, load_note, machine, write_section  # noqa: E402
+from common import REGIMES, fmt, get_run, judge_cell, load_note, machine, rule_note, truth_floors, write_section  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 from difflab.samplers import SAMPLERS, CountingDenoiser, get_sampler  # noqa: E402
 
@@ -68,7 +71,7 @@ def steps_for_budget(run, name, budget):
     return lo, count_nfe(run, name, lo)
 
 
-def bench_run(run, label, budgets, n, eval_seed, n_10k):
+def bench_run(run, label, budgets, n, floors, n_10k):
     cells, skipped = {}, []
     for name in SAMPLERS:
         for budget in budgets:
@@ -79,15 +82,14 @@ def bench_run(run, label, budgets, n, eval_seed, n_10k):
             steps, nfe = found
             res = run.sample_with_info(n, sampler=name, steps=steps, seed=1)
             assert res.nfe == nfe, (name, steps, res.nfe, nfe)
-            ev = run.evaluate(res.samples, seed=eval_seed)
-            m = ev["metrics"]
+            m = judge_cell(res.samples, run.dataset, floors, np.random.default_rng(budget))
             cells[(name, budget)] = {"steps": steps, "nfe": nfe, "seconds": res.seconds,
-                                     "energy": m["energy"]["value"], "energy_p95": m["energy"]["floor_p95"],
-                                     "mmd2": m["mmd2"]["value"], "mmd2_p95": m["mmd2"]["floor_p95"],
-                                     "within": m["energy"]["within_floor"] and m["mmd2"]["within_floor"]}
+                                     "energy": m["energy"]["value"], "energy_p95": m["energy"]["floor_bound"],
+                                     "mmd2": m["mmd2"]["value"], "mmd2_p95": m["mmd2"]["floor_bound"],
+                                     "within": m["passes_bulk"], "passes": m["passes"], "failing": failing(m)}
             print(f"{label:18s} {name:10s} NFE {nfe:4d} (budget {budget:4d}, {steps:4d} steps): energy "
-                  f"{m['energy']['value']:.2e} (p95 {m['energy']['floor_p95']:.2e}) mmd2 {m['mmd2']['value']:.2e} "
-                  f"(p95 {m['mmd2']['floor_p95']:.2e}) {res.seconds:.2f}s", flush=True)
+                  f"{m['energy']['value']:.2e} (p95 {m['energy']['floor_bound']:.2e}) mmd2 {m['mmd2']['value']:.2e} "
+                  f"(p95 {m['mmd2']['floor_bound']:.2e}) failing {failing(m)} {res.seconds:.2f}s", flush=True)
     best = {}
     for name in SAMPLERS:
         mine = [(c["energy"], c["nfe"], b) for (s, b), c in cells.items() if s == name]
@@ -100,15 +102,23 @@ def bench_run(run, label, budgets, n, eval_seed, n_10k):
     return {"cells": cells, "skipped": skipped, "best": best}
 
 
+def failing(cell) -> str:
+    """The figures a cell misses: E energy, M MMD^2, O outlier share, L mean log-density, S outside the
+    support ("-": none)."""
+    names = {"energy": "E", "mmd2": "M", "outlier_share": "O", "mean_log_prob": "L", "outside_support": "S"}
+    return "".join(names[k] for k in names if k in cell and not cell[k]["within_floor"]) or "-"
+
+
 def quality_table(label, r, budgets, n):
     cells = r["cells"]
     any_cell = next(iter(cells.values()), None)
     if any_cell is None:
         return [f"### {label}", "", "(no sampler fits any budget)", ""]
     lines = [f"### {label}", "",
-             f"Energy distance / MMD^2 of {n} samples vs {n} fresh truth points; floor p95: energy "
-             f"{fmt(any_cell['energy_p95'])}, MMD^2 {fmt(any_cell['mmd2_p95'])}. **Bold**: both within the floor. "
-             f"A cell marked (n) used n < budget evaluations.", "",
+             f"Energy distance / MMD^2 of {n} samples (medians over the truth draws); floor p95: energy "
+             f"{fmt(any_cell['energy_p95'])}, MMD^2 {fmt(any_cell['mmd2_p95'])}. **Bold**: both within the floor; "
+             f"then the figures that miss in brackets (E, M, O outliers, L mean log-density, S outside the "
+             f"support; - none: the cell passes every figure). A cell marked (n) used n < budget evaluations.", "",
              "| sampler | " + " | ".join(f"NFE {b}" for b in budgets) + " |",
              "|---|" + "---|" * len(budgets)]
     for name in SAMPLERS:
@@ -120,7 +130,7 @@ def quality_table(label, r, budgets, n):
                 continue
             text = f"{fmt(c['energy'])} / {fmt(c['mmd2'])}"
             text = f"**{text}**" if c["within"] else text
-            row.append(text + (f" ({c['nfe']})" if c["nfe"] != b else ""))
+            row.append(text + f" [{c['failing']}]" + (f" ({c['nfe']})" if c["nfe"] != b else ""))
         lines.append(f"| {name} | " + " | ".join(row) + " |")
     return lines + [""]
 
@@ -152,10 +162,14 @@ def main():
                        f"{run.train_seconds:.0f} s")
         return run, f"{data} / {method.upper()} ({run.process.name.upper()})"
 
+    floors = None
     for data in datasets:
+        floors = None
         for method in METHODS:
             run, label = model(data, method, a.regime)
-            r = bench_run(run, label, budgets, n, eval_seed=2, n_10k=n_10k)
+            if floors is None:                      # one set of floors per dataset, shared by its models
+                floors = truth_floors(run.dataset, n, np.random.default_rng(12345), pairs=20 if a.quick else 100)
+            r = bench_run(run, label, budgets, n, floors, n_10k=n_10k)
             results[label] = r
             sections += quality_table(label, r, budgets, n)
 
@@ -172,7 +186,9 @@ def main():
                 "the quality every sampler is judged by" if a.regime == "fresh" else
                 "the 2000-point training split of the 2D study") + "). The exact likelihood has its own section "
              "(bench_likelihood.py).", "",
-             "Each sampler runs on its default grid (`samplers/times.py`: the process's levels for ddpm, ddim, "
+             "**Statistics.** " + rule_note(n, floors), "",
+             "Each sampler runs on its default grid (`samplers/times.py`: the run's `sample_grid` for its own "
+             "sampler, i.e. 1000 steps even in log-SNR for DDPM's ancestral sampler, else the process's levels for ddpm, ddim, "
              "langevin and pc; Karras et al. rho = 7 noise ratios for euler and heun; noise ratios evenly spaced in log "
              "(uniform in log-SNR) for dpm-solver; on VP the ODE grids start at noise ratio 10, where 2D samples are "
              "pure noise, instead of 157 at t = 1) with the largest "
