@@ -36,11 +36,12 @@ from common import REGIMES, fmt, get_run, judge_cell, load_note, machine, rule_n
 
 import numpy as np  # noqa: E402
 
-from difflab.samplers import SAMPLERS, CountingDenoiser, get_sampler  # noqa: E402
+from difflab.samplers import SAMPLERS, CountingDenoiser, get_sampler, get_spec  # noqa: E402
 
 DATASETS = ["pinwheel", "gmm", "checkerboard"]
 METHODS = ["ddpm", "dsm"]
 BUDGETS = [5, 10, 20, 50, 100, 1000]
+GAUSSIAN = [name for name in SAMPLERS if not get_spec(name).categorical]   # masked diffusion has its own section
 
 
 def sampler_options(run, name):
@@ -73,7 +74,7 @@ def steps_for_budget(run, name, budget):
 
 def bench_run(run, label, budgets, n, floors, n_10k):
     cells, skipped = {}, []
-    for name in SAMPLERS:
+    for name in GAUSSIAN:
         for budget in budgets:
             found = steps_for_budget(run, name, budget)
             if found is None:
@@ -91,7 +92,7 @@ def bench_run(run, label, budgets, n, floors, n_10k):
                   f"{m['energy']['value']:.2e} (p95 {m['energy']['floor_bound']:.2e}) mmd2 {m['mmd2']['value']:.2e} "
                   f"(p95 {m['mmd2']['floor_bound']:.2e}) failing {failing(m)} {res.seconds:.2f}s", flush=True)
     best = {}
-    for name in SAMPLERS:
+    for name in GAUSSIAN:
         mine = [(c["energy"], c["nfe"], b) for (s, b), c in cells.items() if s == name]
         if mine:
             _, _, b = min(mine)
@@ -121,7 +122,7 @@ def quality_table(label, r, budgets, n):
              f"support; - none: the cell passes every figure). A cell marked (n) used n < budget evaluations.", "",
              "| sampler | " + " | ".join(f"NFE {b}" for b in budgets) + " |",
              "|---|" + "---|" * len(budgets)]
-    for name in SAMPLERS:
+    for name in GAUSSIAN:
         row = []
         for b in budgets:
             c = cells.get((name, b))
@@ -198,10 +199,10 @@ def main():
     lines += [f"### Best setting per sampler (lowest energy distance) and time for {n_10k:,} samples", "",
               "Wall seconds, and in brackets the process's CPU seconds (with one torch thread, the wall time on an "
               "otherwise idle core).", "",
-              "| model | " + " | ".join(SAMPLERS) + " |", "|---|" + "---|" * len(SAMPLERS)]
+              "| model | " + " | ".join(GAUSSIAN) + " |", "|---|" + "---|" * len(GAUSSIAN)]
     for label, r in results.items():
         row = []
-        for name in SAMPLERS:
+        for name in GAUSSIAN:
             b = r["best"].get(name)
             row.append("n/a" if b is None else f"NFE {b['nfe']}: {fmt(b['energy'])}, {b['seconds_10k']:.2f} s ({b['cpu_seconds_10k']:.2f})")
         lines.append(f"| {label} | " + " | ".join(row) + " |")
