@@ -126,8 +126,8 @@ class Config:
     test_loss_points: int | None = None    # test items in the per-epoch test loss (None: all of them)
     fresh_data: bool = False               # draw every batch fresh from the dataset's truth instead of the
                                            # training split (datasets with a truth sampler; normalised with the
-                                           # training split's statistics): shows what the method reaches when
-                                           # data is unlimited
+                                           # training split's statistics, or classes for masked): shows what the
+                                           # method reaches when data is unlimited
     log: str = ""                          # "tensorboard": write RUN/tensorboard while training ("" writes none)
     log_every: int = 100                   # steps between logged losses, learning rates and gradient norms
     log_pictures_every: int = 1000         # steps between logged pictures of samples (0: none)

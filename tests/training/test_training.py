@@ -198,3 +198,64 @@ def test_a_run_folder_is_locked_while_it_trains(tmp_path):
             train(_cfg(8), tmp_path / "r", overwrite=True, progress=False)
         assert (tmp_path / "r" / "model.safetensors").exists()      # nothing deleted
     train(None, tmp_path / "r", resume=True, steps=16, progress=False)   # free again
+
+
+def _masked_cfg(steps, fresh=True, data="tictactoe"):
+    cfg = make_config({}, ["network.width=16", "network.depth=1", "batch_size=64", "checkpoint_every=7",
+                           "n_train=200", "n_test=50", "threads=1"], data=data, method="masked", steps=steps, seed=3)
+    cfg.fresh_data = fresh
+    return cfg
+
+
+def test_fresh_data_masked_batches_are_classes_of_truth_draws():
+    from difflab.data import get_dataset
+    from difflab.training.loop import fresh_batch
+
+    ds = get_dataset("connect4", n_train=50, n_test=10)
+    cats = ds.categories()
+    x = fresh_batch(ds, 300, seed=0, step=3, device="cpu", categories=cats)
+    assert x.dtype == torch.int64 and x.shape == (300, 42)
+    assert int(x.min()) >= 0 and int(x.max()) < len(cats)
+    # the same classes the training split is coded to, of the boards the truth sampler draws for this step
+    boards = ds.sample(300, np.random.default_rng([0, 3, 0xF4E5]))
+    assert np.array_equal(x.numpy(), cats.normalise(boards))
+    assert np.array_equal(cats.unnormalise(x.numpy()), boards)
+    assert torch.equal(fresh_batch(ds, 8, 0, 3, "cpu", cats), fresh_batch(ds, 8, 0, 3, "cpu", cats))
+    assert not torch.equal(fresh_batch(ds, 8, 0, 3, "cpu", cats), fresh_batch(ds, 8, 0, 4, "cpu", cats))
+    # tic-tac-toe: more distinct boards than its training split holds, so not resampled from it
+    ttt = get_dataset("tictactoe", n_train=200)
+    y = fresh_batch(ttt, 2000, 0, 0, "cpu", ttt.categories()).numpy()
+    assert len(np.unique(y, axis=0)) > len(ttt.train)
+
+
+def test_fresh_data_masked_trains_and_draws_valid_classes(tmp_path, monkeypatch):
+    from difflab.training import loop
+
+    seen = []
+    real = loop.fresh_batch
+
+    def spy(*args, **kw):
+        x = real(*args, **kw)
+        seen.append(x)
+        return x
+
+    monkeypatch.setattr(loop, "fresh_batch", spy)
+    train(_masked_cfg(2, data="connect4"), tmp_path / "c4", progress=False)
+    assert len(seen) == 2
+    for x in seen:
+        assert x.dtype == torch.int64 and x.shape == (64, 42) and int(x.min()) >= 0 and int(x.max()) <= 2
+    info = json.loads((tmp_path / "c4" / "config.json").read_text())
+    assert info["steps_done"] == 2 and info["process"]["name"] == "masked"
+
+
+def test_fresh_data_masked_resumes_exactly(tmp_path):
+    train(_masked_cfg(20), tmp_path / "full", progress=False)
+    train(_masked_cfg(11), tmp_path / "part", progress=False)
+    train(None, tmp_path / "part", resume=True, steps=20, progress=False)
+    a = load_file(str(tmp_path / "full" / "model.safetensors"))
+    b = load_file(str(tmp_path / "part" / "model.safetensors"))
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    # the same seed on the training split learns something else: the batches really are fresh draws
+    c = load_file(str(train(_masked_cfg(20, fresh=False), tmp_path / "split", progress=False) / "model.safetensors"))
+    assert any(not torch.equal(a[k], c[k]) for k in a)

@@ -170,7 +170,7 @@ def one_step(out: Path, parts: Parts, s: TrainState) -> tuple[float, float, floa
     if s.pos >= n:
         s.perm, s.pos = torch.randperm(n, generator=parts.gen, device=parts.device), 0
     if cfg.fresh_data:                                 # keyed by the step, so a resumed run draws the same batch
-        x0, y = fresh_batch(parts.ds, min(B, n - s.pos), cfg.seed, s.step, parts.device), None
+        x0, y = fresh_batch(parts.ds, min(B, n - s.pos), cfg.seed, s.step, parts.device, parts.categories), None
     else:
         x0, y = next_batch(parts.x_train, parts.y_train, s.perm[s.pos:s.pos + B], parts.gen, hflip=parts.hflip,
                            label_dropout=cfg.label_dropout)

@@ -39,20 +39,22 @@ def training_threads(cfg: Config) -> int:
     return TORCH_THREADS
 
 
-def check_fresh_data(ds, cfg: Config, categories=None) -> None:
-    if categories is not None:
-        raise DifflabError("fresh_data draws float batches; it cannot be combined with a categorical method (masked)")
+def check_fresh_data(ds, cfg: Config) -> None:
     if not ds.has_truth:
         raise DifflabError(f"fresh_data needs a dataset with a truth sampler; {ds.name} has none "
-                           f"(built-in datasets such as pinwheel or gmm have one)")
+                           f"(built-in datasets such as pinwheel, gmm, tictactoe or connect4 have one)")
     if cfg.class_conditional:
         raise DifflabError("fresh_data draws unlabelled points; it cannot be combined with class_conditional")
 
 
-def fresh_batch(ds, n: int, seed: int, step: int, device) -> torch.Tensor:
-    """n new draws from the truth for optimiser step `step`, normalised like the training split.
-    The generator is keyed by (seed, step), so a resumed run draws exactly what it would have."""
+def fresh_batch(ds, n: int, seed: int, step: int, device, categories=None) -> torch.Tensor:
+    """n new draws from the truth for optimiser step `step`, coded like the training split: float32
+    normalised with its statistics, or, for a categorical method, int64 classes by the run's
+    `categories` (data/categories.py). The generator is keyed by (seed, step), so a resumed run
+    draws exactly what it would have."""
     rng = np.random.default_rng([seed, step, 0xF4E5])
+    if categories is not None:
+        return torch.as_tensor(categories.normalise(ds.sample(n, rng)), dtype=torch.long, device=device)
     return torch.as_tensor(ds.normalise(ds.sample(n, rng)), dtype=torch.float32, device=device)
 
 
@@ -123,7 +125,7 @@ def build_parts(cfg: Config, ranks: Ranks = Ranks()) -> Parts:
         x_test = x_test[:cfg.test_loss_points]
         y_test = None if y_test is None else y_test[:cfg.test_loss_points]
     if cfg.fresh_data:
-        check_fresh_data(ds, cfg, categories)
+        check_fresh_data(ds, cfg)
     process_cfg = resolve_process_config(cfg, x_train.cpu().numpy(), categories)
     process = build_process(process_cfg)
 
