@@ -66,6 +66,11 @@ RECIPE = dict(
     weight_decay=0.0,
     ema=0.999,                                 # EMA decay of the weights that are sampled and measured
     grad_clip=1.0,                             # the 1/t weight of the ELBO makes rare large gradients
+    data="split",                              # "split": batches from the training split; "fresh": every batch drawn
+                                               # new from the game's truth sampler (keyed by the step, like the
+                                               # config's fresh_data), its generation inside the time budget
+    n_train=0,                                 # boards in the training split (0: the dataset's default, 10,000 for
+                                               # Connect Four); generated before the clock starts
 )
 LOSSES = {"time": masked_elbo_loss, "count": masked_elbo_count_loss}
 STEPS = {"tictactoe": 10**6, "connect4": 10**6}  # training steps at most: the BUDGET_S seconds end training first
@@ -86,8 +91,18 @@ def boards_of(classes: torch.Tensor) -> np.ndarray:
     return CHANNEL_VALUES[classes.numpy()]
 
 
-def train(x0: torch.Tensor, steps: int, budget_s: float, seed: int, recipe=RECIPE):
-    """Train a Transformer on the ELBO of x0 (N, cells); returns (EMA network, steps done, seconds, losses)."""
+def fresh_classes(ds, n: int, seed: int, step: int) -> torch.Tensor:
+    """n new truth boards for step `step` as classes; the generator is keyed by (seed, step) as
+    difflab.training.setup.fresh_batch keys it."""
+    return classes_of(ds.sample(n, np.random.default_rng([seed, step, 0xF4E5])))
+
+
+def train(x0: torch.Tensor, steps: int, budget_s: float, seed: int, recipe=RECIPE, ds=None):
+    """Train a network on the ELBO of x0 (N, cells), or with recipe data "fresh" on new draws from
+    `ds`'s truth; returns (EMA network, steps done, seconds, losses)."""
+    if recipe.get("data", "split") not in ("split", "fresh"):
+        raise SystemExit(f"recipe data must be split or fresh, got {recipe['data']!r}")
+    fresh = recipe.get("data", "split") == "fresh" and steps > 0
     torch.manual_seed(seed)
     proc = MaskedProcess(K, recipe["schedule"])
     if recipe.get("net", "transformer") == "cellmlp":
@@ -106,7 +121,8 @@ def train(x0: torch.Tensor, steps: int, budget_s: float, seed: int, recipe=RECIP
         w = min(1.0, (step + 1) / recipe["warmup"]) * 0.5 * (1 + math.cos(math.pi * progress))
         for group in opt.param_groups:
             group["lr"] = recipe["lr"] * w
-        batch = x0[torch.randint(len(x0), (recipe["batch"],), generator=g)]
+        batch = (fresh_classes(ds, recipe["batch"], seed, step) if fresh
+                 else x0[torch.randint(len(x0), (recipe["batch"],), generator=g)])
         loss = LOSSES[recipe["loss"]](net, proc, batch, generator=g).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -134,8 +150,13 @@ def nll_bound(net, proc, x0: torch.Tensor, repeats: int, seed: int, chunk: int =
 SAMPLINGS = (("random", 0), ("confidence", 0), ("random", 2), ("confidence", 2))   # (order, corrector rounds per cell)
 
 
-def bench_game(name: str, settings: dict, steps: int, budget_s: float, seed: int = 0, save=None, load=None) -> dict:
-    ds = get_dataset(name)
+def bench_game(name: str, settings: dict, steps: int, budget_s: float, seed: int = 0, save=None, load=None,
+               more_rounds=()) -> dict:
+    """Train (or load) and measure one game; `more_rounds`: further Gibbs rounds per cell tried in
+    confidence order after the four SAMPLINGS."""
+    t0 = time.perf_counter()
+    ds = get_dataset(name, **({"n_train": RECIPE["n_train"]} if RECIPE["n_train"] else {}))
+    data_seconds = time.perf_counter() - t0
     game = get_game(name)
     x_train = classes_of(ds.train)
     load_start = os.getloadavg()[0]
@@ -144,18 +165,21 @@ def bench_game(name: str, settings: dict, steps: int, budget_s: float, seed: int
         net, proc, done, seconds, losses = train(x_train, 0, budget_s, seed, saved["recipe"])
         net.load_state_dict(saved["state"])
         done, seconds, losses = saved["steps"], saved["seconds"], saved["losses"]
+        load_start = saved.get("load_start", load_start)          # the load when that network was trained
     else:
-        net, proc, done, seconds, losses = train(x_train, steps, budget_s, seed)
+        net, proc, done, seconds, losses = train(x_train, steps, budget_s, seed, ds=ds)
     if save:
-        torch.save({"recipe": RECIPE, "state": net.state_dict(), "steps": done, "seconds": seconds, "losses": losses}, save)
-    out = {"game": name, "cells": game.n_cells, "n_train": len(x_train), "steps": done, "train_seconds": seconds,
+        torch.save({"recipe": RECIPE, "state": net.state_dict(), "steps": done, "seconds": seconds, "losses": losses,
+                    "load_start": load_start}, save)
+    out = {"game": name, "cells": game.n_cells, "n_train": len(x_train), "data_seconds": data_seconds,
+           "data": RECIPE["data"], "steps": done, "train_seconds": seconds,
            "budget_s": budget_s, "load_start": load_start, "load_after_training": os.getloadavg()[0],
            "final_loss_nats": float(np.mean(losses[-500:])), "samplings": {}}
     # samples: unmasking one cell per step in either order, then optionally Gibbs corrector rounds
     n = settings["n_samples"][name]
     rng = np.random.default_rng(seed)
     floors = board_floors(ds, n, rng, settings["n_pairs"])
-    for order, per_cell in SAMPLINGS:
+    for order, per_cell in SAMPLINGS + tuple(("confidence", r) for r in more_rounds):
         g = torch.Generator().manual_seed(seed + 1)
         t0 = time.perf_counter()
         rounds = per_cell * game.n_cells
@@ -202,7 +226,9 @@ def _recipe_words(recipe: dict) -> str:
     net = (f"cellmlp {recipe['width']}x{recipe['depth']}" if recipe.get("net") == "cellmlp"
            else f"transformer {recipe['width']}x{recipe['depth']}")
     wd = f", weight decay {recipe['weight_decay']:g}" if recipe.get("weight_decay") else ""
-    return f"{net}, batch {recipe['batch']}, lr {recipe['lr']:g}, EMA {recipe['ema']:g}{wd}"
+    data = (", fresh truth batches" if recipe.get("data", "split") == "fresh"
+            else f", {recipe['n_train']} training boards" if recipe.get("n_train") else "")
+    return f"{net}, batch {recipe['batch']}, lr {recipe['lr']:g}, EMA {recipe['ema']:g}{wd}{data}"
 
 
 def _nll_key(r: dict) -> str:
@@ -247,7 +273,8 @@ def publish_section(runs: list[dict], restore: list[dict] = (), notes: str = "")
               "standard error is 0.24 points at 97% of n = 5000 (tic-tac-toe) and 0.75 points at 87% of n = 2000 "
               "(Connect Four); the recipe's other settings: "
               + ", ".join(f"{k} {v}" for k, v in runs[0]["recipe"].items()
-                          if k not in ("net", "width", "depth", "batch", "lr", "ema", "heads", "mlp_ratio", "weight_decay")
+                          if k not in ("net", "width", "depth", "batch", "lr", "ema", "heads", "mlp_ratio", "weight_decay",
+                                       "data", "n_train")
                           and all(run["recipe"].get(k) == v for run in runs)) + ", weight decay 0 unless named):", "",
               "| game | recipe | budget (s) | steps | load at start | legal, random order | confidence order | "
               "random + Gibbs (2 per cell) | confidence + Gibbs | NLL bound (truth / test) |",
@@ -388,6 +415,8 @@ def main(argv=None) -> None:
                         "--load (and the Gaussian run of --ddpm) instead of sampling; needs --load")
     parser.add_argument("--restore-n", type=int, default=None, help="with --restore: the first N test boards (default all)")
     parser.add_argument("--ddpm", default=None, help="with --restore: a ddpm run folder of the same game to compare")
+    parser.add_argument("--more-rounds", nargs="*", type=int, default=[], metavar="R",
+                        help="also sample in confidence order with R Gibbs rounds per cell (after the four samplings)")
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
     parser.add_argument("--restore-json", nargs="*", default=[], help="with --publish: JSON files of --restore runs")
     parser.add_argument("--notes", default=None, help="with --publish: a markdown file added after the tables")
@@ -424,7 +453,7 @@ def main(argv=None) -> None:
     for name in a.games:
         steps = a.steps or (200 if a.quick else STEPS[name])
         results.append(bench_game(name, settings, steps, a.budget, save=a.save and f"{a.save}.{name}.pt",
-                                  load=a.load and f"{a.load}.{name}.pt"))
+                                  load=a.load and f"{a.load}.{name}.pt", more_rounds=a.more_rounds))
         print(report(results[-1]), flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps({"recipe": RECIPE, "settings": settings, "results": results}, indent=1))
