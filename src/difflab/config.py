@@ -52,9 +52,9 @@ METHODS = {
         # BENCHMARKS.md, "What limits the tails".
         "sampler": "ddpm",
         # 1000 steps geometric in sigma, ten between each pair of the 100 training levels: on 100 the
-        # ancestral steps pile the samples into the modes (gmm's mean true log-density -0.25 with the
-        # exact score against the truth's -0.32; -0.29 on 1000). The network, conditioned on log sigma,
-        # is smooth between its levels (BENCHMARKS.md, "What limits the tails, round 3").
+        # ancestral steps pile the samples into the modes (gmm's mean true log-density -0.23 with the
+        # exact score against the truth's -0.31; -0.28 on 1000). The network, conditioned on log sigma,
+        # is smooth between its levels (BENCHMARKS.md, "Where the ancestral sampler steps").
         "sample_steps": 1000,
         "sampler_options": {},
         "steps": 8000,           # about 60 s of one core for the 2D MLP (two noise draws per sample)

@@ -23,7 +23,8 @@ ODE_RHO = {"karras": KARRAS_RHO, "log": math.inf}
 # noise-ratio grid. The ancestral sampler's error is first order in the step of log sigma, so on a
 # fine structure the linear-beta levels, whose first steps jump sigma by 45% and 24% (sigma = 0.010,
 # 0.0145, 0.018), pile samples into the modes even with the exact score: gmm's mean true log-density
-# -0.21 against the truth's -0.32 at 1000 levels, -0.29 on 1000 log-spaced steps (tests/samplers).
+# -0.21 against the truth's -0.31 at 1000 levels, -0.28 on 1000 log-spaced steps (tests/samplers/
+# test_grids.py; BENCHMARKS.md, "Where the ancestral sampler steps").
 GRIDS = ("process", "karras", "log")
 # Where the ODE grids of a variance-preserving process start: at the noise ratio s where the whole
 # sample's signal-to-noise ratio d / s^2 (d values of unit scale) falls to ODE_START_SNR, if that is
