@@ -76,3 +76,13 @@ def test_cli_config_by_name_and_help(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert "mnist" in capsys.readouterr().out
+
+
+def test_a_preset_with_its_own_sampler_steps_keeps_the_process_levels():
+    """Presets whose figures were measured with `sample_steps` on the process's levels (images, audio,
+    text, the Gaussian board recipes) keep that grid; the ddpm method's log-SNR grid is for 2D data."""
+    for name in preset_names():
+        cfg = make_config(load_yaml(PRESET_DIR / f"{name}.yaml"), quiet=True)
+        if cfg.method == "ddpm" and cfg.sample_steps is not None:
+            assert cfg.sample_grid == "process", name
+    assert make_config(load_yaml(PRESET_DIR / "pinwheel-ddpm.yaml"), quiet=True).sample_grid == "log"
