@@ -318,19 +318,18 @@ def _complete_hidden(a, run, out: Path) -> None:
     check_new_file(out, a.overwrite)
     check_new_files(hooks.extra_outputs(out), a.overwrite)
     if a.flip is not None:
-        damaged, flipped, k = flip_cells(run, x, a.flip, a.seed)
+        damaged, _, k = flip_cells(run, x, a.flip, a.seed)
         restored = hooks.finish(run, restore_flips(run, damaged, k, seed=a.seed))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        save_npy(out, restored)
-        print(f"wrote {out}: {len(restored)} items, {k} cells of each flipped, found and changed back")
-        return _report_denoised(run, out, x, damaged, restored, f"{k} cells of each flipped, restored")
-    hidden = hide_cells(x.shape, a.hide, a.seed)
-    damaged = np.where(hidden, hidden_stand_in(run), x).astype(np.float32)     # boards: hidden cells shown empty
-    restored = hooks.finish(run, complete(run, x, hidden, sampler=a.sampler, steps=a.steps, seed=a.seed))
+        said, what = f"{k} cells of each flipped, found and changed back", f"{k} cells of each flipped, restored"
+    else:
+        hidden = hide_cells(x.shape, a.hide, a.seed)
+        damaged = np.where(hidden, hidden_stand_in(run), x).astype(np.float32)     # boards: hidden cells shown empty
+        restored = hooks.finish(run, complete(run, x, hidden, sampler=a.sampler, steps=a.steps, seed=a.seed))
+        said, what = f"{hidden.mean():.1%} of their cells hidden and completed", f"{a.hide:.0%} of cells hidden, completed"
     out.parent.mkdir(parents=True, exist_ok=True)
     save_npy(out, restored)
-    print(f"wrote {out}: {len(restored)} items, {hidden.mean():.1%} of their cells hidden and completed")
-    _report_denoised(run, out, x, damaged, restored, f"{a.hide:.0%} of cells hidden, completed")
+    print(f"wrote {out}: {len(restored)} items, {said}")
+    _report_denoised(run, out, x, damaged, restored, what)
 
 
 def _report_denoised(run, out: Path, clean, noisy, restored, what: str) -> None:
