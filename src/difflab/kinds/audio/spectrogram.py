@@ -19,7 +19,7 @@ in a run's config.json under dataset.spectrogram) holds everything `invert` need
 Inversion (`griffin_lim`): magnitude only, so the phase is estimated: the fast Griffin-Lim of
 Perraudin et al. 2013 (alternate projections between the STFTs with the wanted magnitude and
 the STFTs of real signals, with momentum 0.99), GL_ITERATIONS iterations from a seeded random
-phase (the same for every call: deterministic). `denoise_magnitude_phase` is the other use:
+phase (the same for every call: deterministic). `split_clips` and `with_phase` are the other use:
 a denoised magnitude with the noisy clip's own phase (see kind.py's `restore`).
 """
 from __future__ import annotations
