@@ -14,7 +14,6 @@ from difflab.cli import main
 from difflab.data import get_dataset
 from difflab.kinds.audio.datasets import fit_length, prepare_clip, read_wav, write_wav
 from difflab.errors import DifflabError
-from difflab.eval.classifier import ClassifierOptions
 from difflab.kinds.audio import metrics as audio_eval
 from difflab.kinds.audio.kind import read_clips, snr_db
 from difflab.nets.unet1d import UNet1d
@@ -229,9 +228,7 @@ def cli(*args):
     return main([str(a) for a in args])
 
 
-def test_audio_run_through_the_cli(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(audio_eval, "AUDIO_OPTIONS", ClassifierOptions(width=8, feature_dim=16, epochs=2,
-                                                                        min_steps=40, batch_size=32))
+def test_audio_run_through_the_cli(tmp_path, capsys, tiny_classifier):
     run = tmp_path / "tones"
     assert cli("train", "tones", "--out", run, "--steps", 6, "--seed", 0, *TINY) == 0
     info = json.loads((run / "config.json").read_text())["dataset"]

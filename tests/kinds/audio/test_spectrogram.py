@@ -11,8 +11,6 @@ from difflab.cli import main
 from difflab.run import load
 from difflab.data import get_dataset
 from difflab.errors import DifflabError
-from difflab.eval.classifier import ClassifierOptions
-from difflab.kinds.audio import metrics as audio_eval
 from difflab.kinds.audio import spectrogram as S
 from difflab.kinds.audio.datasets import SpectrogramDataset, read_wav
 
@@ -119,9 +117,7 @@ def cli(*args):
     return main([str(a) for a in args])
 
 
-def test_spectrogram_run_through_the_cli(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(audio_eval, "AUDIO_OPTIONS", ClassifierOptions(width=8, feature_dim=16, epochs=2,
-                                                                        min_steps=40, batch_size=32))
+def test_spectrogram_run_through_the_cli(tmp_path, capsys, tiny_classifier):
     run = tmp_path / "tones"
     assert cli("train", "tones", "--out", run, "--steps", 2, "--seed", 0, *TINY) == 0
     info = json.loads((run / "config.json").read_text())["dataset"]
