@@ -1,7 +1,8 @@
-"""One training minibatch: the permutation's next rows, random flips, labels with some dropped.
+"""One training minibatch: the permutation's next rows, random flips or board symmetries, labels
+with some dropped.
 
-Every random choice comes from the run's own generator, in a fixed order (flips, then label
-dropout, then the objective's times and noise), so a resumed run draws exactly what an
+Every random choice comes from the run's own generator, in a fixed order (flips or symmetries,
+then label dropout, then the objective's times and noise), so a resumed run draws exactly what an
 uninterrupted one would. Switches that are off draw nothing, so runs without them keep the
 random stream they always had.
 """
@@ -19,12 +20,22 @@ def random_hflip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.where(append_dims(flip, x.ndim), x.flip(-1), x)
 
 
+def random_symmetry(x: torch.Tensor, symmetries: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Each row of x (B, cells, ...) with its cells rearranged by one of the `symmetries` (S, cells),
+    drawn uniformly per row."""
+    pick = torch.randint(len(symmetries), (x.shape[0],), generator=generator, device=x.device)
+    perm = symmetries.to(x.device)[pick]                                   # (B, cells)
+    return torch.gather(x, 1, append_dims(perm, x.ndim).expand_as(x))
+
+
 def next_batch(x_train: torch.Tensor, y_train: torch.Tensor | None, idx: torch.Tensor, generator: torch.Generator,
-               *, hflip: bool, label_dropout: float):
+               *, hflip: bool, label_dropout: float, symmetries: torch.Tensor | None = None):
     """(x0 (B, ...), labels (B,) or None) for the rows `idx` of the training split."""
     x0 = x_train[idx]
     if hflip:
         x0 = random_hflip(x0, generator)
+    if symmetries is not None:
+        x0 = random_symmetry(x0, symmetries, generator)
     y = None
     if y_train is not None:
         y = y_train[idx]

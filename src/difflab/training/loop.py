@@ -173,7 +173,7 @@ def one_step(out: Path, parts: Parts, s: TrainState) -> tuple[float, float, floa
         x0, y = fresh_batch(parts.ds, min(B, n - s.pos), cfg.seed, s.step, parts.device, parts.categories), None
     else:
         x0, y = next_batch(parts.x_train, parts.y_train, s.perm[s.pos:s.pos + B], parts.gen, hflip=parts.hflip,
-                           label_dropout=cfg.label_dropout)
+                           label_dropout=cfg.label_dropout, symmetries=parts.symmetries)
     s.pos += B
 
     # The times and noise of the whole batch, drawn as one process draws them; this rank's share

@@ -58,6 +58,12 @@ def fresh_batch(ds, n: int, seed: int, step: int, device, categories=None) -> to
     return torch.as_tensor(ds.normalise(ds.sample(n, rng)), dtype=torch.float32, device=device)
 
 
+def board_symmetries(ds, device) -> torch.Tensor | None:
+    """The dataset's cell permutations for training (`augment_symmetries`), or None."""
+    perms = getattr(ds, "augment_symmetries", None)
+    return None if perms is None else torch.as_tensor(perms, dtype=torch.long, device=device)
+
+
 @dataclass
 class Parts:
     cfg: Config
@@ -70,6 +76,7 @@ class Parts:
     t_test: torch.Tensor           # one fixed draw of times and noise for the test loss, so its
     eps_test: torch.Tensor         # curve is comparable across epochs
     hflip: bool                    # random left-right flips (image datasets that allow them)
+    symmetries: torch.Tensor | None  # (S, cells) board symmetries drawn per training row (datasets that allow them)
     process_cfg: dict              # the process settings with data-dependent values filled in
     process: object
     objective: object
@@ -88,6 +95,7 @@ class Parts:
         return {"version": __version__, "config": self.cfg.to_dict(), "process": self.process_cfg,
                 "dataset": self.ds.info(), "normaliser": self.ds.normaliser.to_dict(), **extra,
                 "runtime": {"device": str(self.device), **self.speed, "hflip": self.hflip,
+                            "symmetries": 0 if self.symmetries is None else len(self.symmetries),
                             "ranks": self.ranks.world, "batch_per_rank": -(-self.cfg.batch_size // self.ranks.world)}}
 
     def test_loss(self, model) -> float:
@@ -141,6 +149,7 @@ def build_parts(cfg: Config, ranks: Ranks = Ranks()) -> Parts:
 
     return Parts(cfg=cfg, device=device, ds=ds, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
                  t_test=t_test, eps_test=eps_test, hflip=bool(getattr(ds, "augment_hflip", False)),
+                 symmetries=board_symmetries(ds, device),
                  process_cfg=process_cfg, process=process, objective=get_objective(cfg.objective), net=net,
                  fwd=runtime.compiled(distributed.wrap(net, ranks, device), speed["compile"]), ema=EMA(net, cfg.ema_decay),
                  opt=torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay),

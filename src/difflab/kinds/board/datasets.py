@@ -11,6 +11,11 @@ The normaliser divides every value by one number, the option `scale` (1 by defau
 as the values already spread about 1); one scale for all cells keeps `difflab denoise --sigma` in
 board units, and scale < 1 spreads the values apart relative to the noise.
 `kind = "board"` selects the board kind's hooks in kinds/board/kind.py (decoding, legality metrics, pictures).
+The option `symmetries` (off by default) lets the trainer show each training board under a
+random symmetry of its game (tic-tac-toe: the 8 rotations and reflections; Connect Four: the
+left-right mirror; kinds/board/spec.py), as image runs flip pictures: both truths are invariant
+under them, so a model learns the truth rather than its training split's asymmetries. It is stored as
+`augment_symmetries`, (S, cells) cell permutations or None.
 
 The truth:
 
@@ -31,6 +36,7 @@ import numpy as np
 from ...errors import DifflabError
 from . import connect4, tictactoe
 from .boards import check_encoding, decode, encode
+from .spec import get_game
 from ...data.base import Dataset, Normaliser
 from ...data.categories import Categories
 from .pictures import draw_boards
@@ -45,8 +51,16 @@ class BoardDataset(Dataset):
     game: str = ""
     encoding: str = "value"
 
+    augment_symmetries = None      # (S, cells) cell permutations the trainer may apply, or None
+
     def info(self) -> dict:
-        return {**super().info(), "game": self.game, "encoding": self.encoding}
+        return {**super().info(), "game": self.game, "encoding": self.encoding,
+                "symmetries": self.augment_symmetries is not None}
+
+    def _set_symmetries(self, on) -> None:
+        if not isinstance(on, (bool, np.bool_)):
+            raise DifflabError(f"option symmetries must be true or false, got {on!r}")
+        self.augment_symmetries = get_game(self.game).symmetries if on else None
 
     def categories(self) -> Categories:
         """Cells as classes for masked diffusion: -1, 0, 1 -> 0, 1, 2 (value encoding only)."""
@@ -92,9 +106,11 @@ class TicTacToeDataset(BoardDataset):
     name = "tictactoe"
     game = "tictactoe"
 
-    def __init__(self, n_train=None, n_test=None, seed=0, test_share=0.2, scale=1.0, encoding="value"):
+    def __init__(self, n_train=None, n_test=None, seed=0, test_share=0.2, scale=1.0, encoding="value",
+                 symmetries=False):
         seed = _integer("seed", seed, 0)
         self.encoding = check_encoding(encoding)
+        self._set_symmetries(symmetries)
         self.positions = self.encode(tictactoe.positions())            # (5478, 9) or (5478, 9, 3)
         total = len(self.positions)
         if n_test is None:
@@ -120,8 +136,10 @@ class ConnectFourDataset(BoardDataset):
     name = "connect4"
     game = "connect4"
 
-    def __init__(self, n_train=None, n_test=None, seed=0, greedy_share=0.5, scale=1.0, encoding="value"):
+    def __init__(self, n_train=None, n_test=None, seed=0, greedy_share=0.5, scale=1.0, encoding="value",
+                 symmetries=False):
         self.encoding = check_encoding(encoding)
+        self._set_symmetries(symmetries)
         n_train = 10000 if n_train is None else _integer("n_train", n_train, 1)
         n_test = 2000 if n_test is None else _integer("n_test", n_test, 1)
         seed = _integer("seed", seed, 0)
@@ -140,14 +158,18 @@ class ConnectFourDataset(BoardDataset):
 
 
 @register("tictactoe", "tic-tac-toe positions reachable in play (5,478), as 9 values in {-1, 0, 1}")
-def tictactoe_dataset(n_train=None, n_test=None, seed=0, *, test_share=0.2, scale=1.0, encoding="value") -> Dataset:
+def tictactoe_dataset(n_train=None, n_test=None, seed=0, *, test_share=0.2, scale=1.0, encoding="value",
+                      symmetries=False) -> Dataset:
     """All reachable tic-tac-toe positions, a seeded train/test split (test_share 0.2);
-    encoding "value" (9 numbers) or "onehot" (9 cells x 3 channels)."""
-    return TicTacToeDataset(n_train, n_test, seed, test_share, scale, encoding)
+    encoding "value" (9 numbers) or "onehot" (9 cells x 3 channels); symmetries: train on random
+    rotations and reflections of the boards."""
+    return TicTacToeDataset(n_train, n_test, seed, test_share, scale, encoding, symmetries)
 
 
 @register("connect4", "Connect Four positions from random and greedy games, as 42 values in {-1, 0, 1}")
-def connect4_dataset(n_train=None, n_test=None, seed=0, *, greedy_share=0.5, scale=1.0, encoding="value") -> Dataset:
+def connect4_dataset(n_train=None, n_test=None, seed=0, *, greedy_share=0.5, scale=1.0, encoding="value",
+                     symmetries=False) -> Dataset:
     """Connect Four positions (10,000 / 2,000 by default), one per seeded game;
-    encoding "value" (42 numbers) or "onehot" (42 cells x 3 channels)."""
-    return ConnectFourDataset(n_train, n_test, seed, greedy_share, scale, encoding)
+    encoding "value" (42 numbers) or "onehot" (42 cells x 3 channels); symmetries: train on
+    random left-right mirrors of the boards."""
+    return ConnectFourDataset(n_train, n_test, seed, greedy_share, scale, encoding, symmetries)
