@@ -4,8 +4,8 @@
 
 Trains DATA with METHOD (seed 0; REGIME split or fresh) and the `--set`-style settings given, one
 torch thread, into DIR/<data>-<method>-<regime>-<settings> (reused when it is already there), then
-samples 2000 points with the run's default sampler and with each +SAMPLER[:STEPS], and prints per
-sampler: NFE, the training call's CPU and wall seconds, energy and MMD^2 over their floor's p95,
+samples 2000 points with the run's default sampler and with each +SAMPLER[:STEPS] (`--draws K`: K draws
+each, seeds 100 to 99 + K), and prints per draw: NFE, the training call's CPU and wall seconds, energy and MMD^2 over their floor's p95,
 the outlier share, mean true log-density and share outside the support ('!' marks a miss), judged
 by `common.judge_cell` against floors of 100 truth pairs / draws (cached in DIR). `--kl` adds the
 KL(truth || model) estimate on the 500 test points. The exploratory rows of BENCHMARKS.md's
@@ -41,6 +41,7 @@ def main():
     ap.add_argument("items", nargs="*", help="key=value settings and +sampler[:steps] extra samplers")
     ap.add_argument("--runs", default="probe-runs")
     ap.add_argument("--kl", action="store_true")
+    ap.add_argument("--draws", type=int, default=1, help="sampler draws per sampler (seeds 100, 101, ...)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     sets = {k: parse_value(v) for k, v in (i.split("=", 1) for i in a.items if not i.startswith("+"))}
@@ -66,15 +67,16 @@ def main():
         if spec != "default":
             sampler, _, steps = spec.partition(":")
             kw = {"sampler": sampler, "steps": int(steps) if steps else None}
-        res = run.sample_with_info(N, seed=100, **kw)
-        cell = judge_cell(res.samples.astype(float), ds, floors, np.random.default_rng(7))
-        mark = lambda k: "" if cell[k]["within_floor"] else "!"  # noqa: E731
-        ratio = lambda k: f"{cell[k]['value'] / cell[k]['floor_bound']:.2f}{mark(k)}"  # noqa: E731
-        share = lambda k: "-" if k not in cell else f"{100 * cell[k]['value']:.2f}{mark(k)}"  # noqa: E731
-        lp = "-" if "mean_log_prob" not in cell else f"{cell['mean_log_prob']['value']:.3f}{mark('mean_log_prob')}"
-        print(f"{name} [{spec}] NFE {res.nfe}; train {cpu:.1f} s CPU ({wall:.1f} s wall); energy {ratio('energy')} "
-              f"MMD^2 {ratio('mmd2')} of p95; outliers {share('outlier_share')}%; mean log p {lp}; outside "
-              f"{share('outside_support')}%; passes {cell['passes']}", flush=True)
+        for draw in range(a.draws):
+            res = run.sample_with_info(N, seed=100 + draw, **kw)
+            cell = judge_cell(res.samples.astype(float), ds, floors, np.random.default_rng(7))
+            mark = lambda k: "" if cell[k]["within_floor"] else "!"  # noqa: E731
+            ratio = lambda k: f"{cell[k]['value'] / cell[k]['floor_bound']:.2f}{mark(k)}"  # noqa: E731
+            share = lambda k: "-" if k not in cell else f"{100 * cell[k]['value']:.2f}{mark(k)}"  # noqa: E731
+            lp = "-" if "mean_log_prob" not in cell else f"{cell['mean_log_prob']['value']:.3f}{mark('mean_log_prob')}"
+            print(f"{name} [{spec}, draw {draw}] NFE {res.nfe}; train {cpu:.1f} s CPU ({wall:.1f} s wall); energy "
+                  f"{ratio('energy')} MMD^2 {ratio('mmd2')} of p95; outliers {share('outlier_share')}%; mean log p {lp}; "
+                  f"outside {share('outside_support')}%; passes {cell['passes']}", flush=True)
     if a.kl:
         lik = run_likelihood(run, ds.test[:500])
         print(f"{name}: KL {lik['kl_nats']:.3f} +- {lik['kl_se']:.3f} nats", flush=True)
