@@ -27,7 +27,8 @@ from .kind import kind_of
 from .outputs import check_new_file, check_new_files, check_room, check_writable_folder, staged_folder
 from .model_card import write_model_card
 from .pictures import plot_training
-from .pipeline import build_dataset
+from .conditioning import prior_labels
+from .pipeline import build_dataset, dataset_labels
 from .run import load
 from .samplers import SAMPLERS
 from .samplers.likelihood import load_points, run_likelihood
@@ -99,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="sampler option, e.g. --option eta=0.5 (ddim) or --option variance=large (ddpm)")
     p.add_argument("--labels", default=None, help="class-conditional runs: one class (3), a list cycled over "
-                   "the samples (0,1,2), or 'all' (every class in turn)")
+                   "the samples (0,1,2), 'all' (every class in turn), or 'prior' (drawn from the training labels: "
+                   "with guidance 1, unguided samples of the data)")
     p.add_argument("--guidance", type=float, default=None,
                    help="classifier-free guidance scale with --labels (1 = plain conditional, default)")
     p.add_argument("--plot", action="store_true", help="also write PNG pictures beside the .npy "
@@ -228,7 +230,7 @@ def cmd_sample(a) -> None:
     batch = min(a.n, a.batch_size or a.n)
     run.check_sample_memory(batch)
     check_room(out, a.n * int(np.prod(hooks.sample_shape(run))) * 4, "samples file")
-    labels = _labels(a.labels, a.n, run.n_classes)
+    labels = _labels(a.labels, a.n, run.n_classes, lambda: prior_labels(dataset_labels(run.dataset)[0], a.n, a.seed))
     options = _options(a.option, "--option")
     out.parent.mkdir(parents=True, exist_ok=True)
     if batch < a.n:                                   # bounded memory: batches into a memory-mapped .npy
@@ -255,19 +257,22 @@ def cmd_sample(a) -> None:
             print(f"wrote {p}")
 
 
-def _labels(text: str | None, n: int, n_classes: int | None):
-    """--labels: None, one int, or a list of n ints (a given list or 'all' cycled over the n samples)."""
+def _labels(text: str | None, n: int, n_classes: int | None, prior=None):
+    """--labels: None, one int, or a list of n ints (a given list or 'all' cycled over the n samples,
+    or 'prior': `prior()`, n labels drawn from the training labels)."""
     if text is None:
         return None
-    if text.strip() == "all":
+    if text.strip() in ("all", "prior"):
         if not n_classes:
             raise DifflabError("--labels needs a class-conditional run; this run is unconditional")
+        if text.strip() == "prior":
+            return prior()
         seq = list(range(n_classes))
     else:
         try:
             seq = [int(v) for v in text.split(",") if v.strip()]
         except ValueError:
-            raise DifflabError(f"--labels expects integers separated by commas or 'all', got {text!r}") from None
+            raise DifflabError(f"--labels expects integers separated by commas, 'all' or 'prior', got {text!r}") from None
         if not seq:
             raise DifflabError("--labels is empty")
     return seq[0] if len(seq) == 1 else [seq[i % len(seq)] for i in range(n)]

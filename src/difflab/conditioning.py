@@ -36,6 +36,16 @@ def guided_eps(net, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, scale: fl
     return eps_u + scale * (eps_c - eps_u)
 
 
+def prior_labels(train_labels, n: int, seed: int | None) -> list[int]:
+    """n labels drawn with replacement from the training labels (seeded): with guidance 1 the
+    samples are an unguided draw of p(x) = sum_y p(y) p(x | y), each class as often as in training.
+    The null label instead samples the unconditional model, which label dropout trains on only its
+    share of the batches (BENCHMARKS.md, images)."""
+    if train_labels is None or len(train_labels) == 0:
+        raise DifflabError("labels drawn from the training labels need a run trained on labelled data")
+    return np.random.default_rng(seed).choice(np.asarray(train_labels, dtype=np.int64), size=n).tolist()
+
+
 def resolve_labels(labels, n: int, n_classes: int | None, device) -> torch.Tensor | None:
     """`labels` (None, one int, or n ints in 0..n_classes-1) -> a (n,) long tensor or None."""
     if labels is None:

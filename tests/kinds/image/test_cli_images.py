@@ -4,9 +4,13 @@ import json
 import struct
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from difflab.cli import main
+from difflab.conditioning import prior_labels
+from difflab.errors import DifflabError
+from difflab.run import Run, load
 
 NET = ["--set", "network.name=unet", "--set", "network.base_channels=8", "--set", "network.channel_mults=[1, 2]",
        "--set", "network.attention_resolutions=[]", "--set", "process.n_steps=100", "--set", "process.beta_end=0.2",
@@ -72,6 +76,29 @@ def test_image_run_train_sample_denoise(tmp_path, capsys):
     assert "guidance needs labels" in _error(capsys, "sample", run, "--n", 2, "--guidance", 2, "--out", tmp_path / "l.npy")
     assert "this run's images" in _error(capsys, "denoise", run, "--input", tmp_path / "x.png", "--sigma", 0.1,
                                          "--out", tmp_path / "q.npy")
+
+
+def test_prior_labels_follow_the_training_labels_and_are_seeded():
+    train = np.array([0] * 700 + [1] * 200 + [2] * 100)
+    y = np.array(prior_labels(train, 20000, seed=5))
+    assert y.tolist() == prior_labels(train, 20000, seed=5) and y.tolist() != prior_labels(train, 20000, seed=6)
+    share = np.bincount(y, minlength=3) / len(y)
+    assert np.all(np.abs(share - [0.7, 0.2, 0.1]) < 4 * np.sqrt(np.array([0.7, 0.2, 0.1]) * 0.9 / 20000) + 1e-3)
+    with pytest.raises(DifflabError, match="labelled data"):
+        prior_labels(None, 3, seed=0)
+
+
+def test_sample_labels_prior_through_the_cli(tmp_path, capsys, monkeypatch):
+    run = tmp_path / "c"
+    assert cli("train", "shapes", "--out", run, "--steps", 2, *TINY_UNET, "--set", "class_conditional=true") == 0
+    seen = []
+    real = Run.sample_with_info
+    monkeypatch.setattr(Run, "sample_with_info", lambda self, n, **kw: seen.append(kw["labels"]) or real(self, n, **kw))
+    assert cli("sample", run, "--n", 50, "--steps", 2, "--labels", "prior", "--seed", 3, "--out", tmp_path / "p.npy") == 0
+    assert seen[0] == prior_labels(load(run).dataset.labels_train, 50, 3)      # drawn from its training labels
+    assert cli("train", "shapes", "--out", tmp_path / "u", "--steps", 1, *TINY_UNET) == 0
+    assert "unconditional" in _error(capsys, "sample", tmp_path / "u", "--n", 2, "--labels", "prior", "--out",
+                                     tmp_path / "q.npy")
 
 
 def test_labels_need_a_conditional_run_and_denoise_refuses_vector_runs(tmp_path, capsys):
