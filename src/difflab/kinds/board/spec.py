@@ -30,8 +30,8 @@ class Game:
 
     @property
     def symmetries(self) -> np.ndarray:
-        """(S, cells) int64: the cell permutations of `group`, identity first; a board's image under
-        permutation p is board[..., p] (row-major cells)."""
+        """(S, cells) int64: the cell permutations of `group`, identity first; the image of boards
+        (N, cells, ...) under permutation p is boards[:, p] (cells row-major)."""
         return cell_permutations(self.rows, self.cols, self.group)
 
     def legal(self, boards) -> np.ndarray:
