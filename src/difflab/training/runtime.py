@@ -42,5 +42,11 @@ def autocast(device: torch.device, enabled: bool):
 
 
 def compiled(net: torch.nn.Module, enabled: bool):
-    """The module to call in training: torch.compile(net) when enabled (it shares net's weights)."""
-    return torch.compile(net) if enabled else net
+    """The module to call in training: torch.compile(net) when enabled (it shares net's weights).
+
+    Shapes are static (`dynamic=False`): a new input shape, such as an epoch's last, smaller batch,
+    compiles a graph of its own. With torch's automatic dynamic shapes a second shape made inductor
+    fail on a CPU (torch 2.13: "cannot determine truth value of Relational"), seen in
+    benchmarks/profile_images.py when the fsdd preset's 64 x 64 UNet followed 28 x 28 ones in one
+    process."""
+    return torch.compile(net, dynamic=False) if enabled else net
