@@ -4,8 +4,10 @@ wall-clock budget on this machine, then measured.
 For every dataset: the preset src/difflab/configs/<name>.yaml trained for --minutes (a short probe sets the
 number of steps so the learning-rate schedule ends on time; `max_minutes` is the hard stop),
 training throughput in images/s, samples judged by difflab's own classifier (FD-clf beside its
-train-vs-test floor, confident share, classes present, k-NN precision/recall) without labels and
-with labels + classifier-free guidance, sampling time per image for each sampler at its best NFE
+test-vs-test floor, confident share, classes present, k-NN precision/recall) three ways: the null label,
+labels drawn from the training labels without guidance (`difflab sample --labels prior`), and labels
+0..9 with classifier-free guidance; issue 17's targets judged per way; sampling time per image for each
+sampler (null label) at its best NFE
 (the fewest evaluations within 10% of that sampler's best FD-clf), and a denoising table (PSNR
 and SSIM of noisy and restored test images at sigma 0.1, 0.2, 0.5, beside scikit-image's
 non-local means). Writes one section of BENCHMARKS.md per dataset (`images-mnist`, ...) and figures under
@@ -14,6 +16,8 @@ benchmarks/figures/.
     python benchmarks/bench_images.py                 # full: 20 min of training + ~20 min of measuring per dataset
     python benchmarks/bench_images.py --datasets fashion-mnist     # one dataset (its section only)
     python benchmarks/bench_images.py --quick         # ~2 minutes, MNIST only: tiny budget and counts; prints only
+    python benchmarks/bench_images.py --datasets mnist --run RUN --json F   # measure a run trained before
+    python benchmarks/bench_images.py --publish F     # write the section(s) again from that JSON
 """
 from __future__ import annotations
 
