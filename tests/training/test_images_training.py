@@ -141,7 +141,8 @@ def test_amp_switch_trains_on_cpu(tmp_path):
 def test_compile_switch_trains_on_cpu(tmp_path):
     """torch.compile on a CPU with a C++ compiler (a few minutes of compiling on 2 cores), through
     an epoch's smaller last batch (n_train 40, batch 16: batches of 16, 16, 8), which compiles a
-    second shape, and with attention, where automatic dynamic shapes made inductor fail."""
+    second shape, on a UNet with attention (the failure of automatic dynamic shapes was seen on a
+    second input shape of an attention UNet, in benchmarks/profile_images.py)."""
     train(image_cfg(4, "compile=true", "n_train=40", "network.attention_resolutions=[4]"), tmp_path / "c",
           progress=False)
     info = json.loads((tmp_path / "c" / "config.json").read_text())

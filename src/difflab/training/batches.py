@@ -21,10 +21,10 @@ def random_hflip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def random_symmetry(x: torch.Tensor, symmetries: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Each row of x (B, cells, ...) with its cells rearranged by one of the `symmetries` (S, cells),
-    drawn uniformly per row."""
+    """Each row of x (B, cells, ...) with its cells rearranged by one of the `symmetries` (S, cells,
+    on x's device: training/setup.py puts them there once), drawn uniformly per row."""
     pick = torch.randint(len(symmetries), (x.shape[0],), generator=generator, device=x.device)
-    perm = symmetries.to(x.device)[pick]                                   # (B, cells)
+    perm = symmetries[pick]                                                # (B, cells)
     return torch.gather(x, 1, append_dims(perm, x.ndim).expand_as(x))
 
 
