@@ -8,6 +8,8 @@ import torch
 from scipy.stats import chisquare
 
 from difflab.errors import DifflabError
+from difflab.nets.cellconv import CellConv
+from difflab.nets.cellmlp import CellMLP
 from difflab.nets.transformer import Transformer
 from difflab.objectives.masked import masked_elbo_count_loss, masked_elbo_loss, masked_nll_bound
 from difflab.processes.masked import MaskedProcess, subs_log_probs
@@ -220,6 +222,24 @@ def test_revealing_cells_together_draws_them_independently():
     assert chisquare(_counts(x, configs), n * product).pvalue > 1e-3
 
 
+def test_temperature_draws_from_the_sharpened_conditionals():
+    """One cell, exact denoiser: temperature T draws class k with probability p_k^(1/T) / sum_j p_j^(1/T);
+    T = 1 is the model itself, and a temperature that is not positive is refused."""
+    configs, p = joint(1, seed=16, zeros=0)
+    n = 20_000
+    proc = MaskedProcess(K)
+    for T in (0.5, 2.0):
+        x = sample_masked(exact_logits_fn(configs, p), proc, proc.prior_sample((n, 1)), proc.default_times(1),
+                          generator=torch.Generator().manual_seed(17), temperature=T)
+        sharpened = p ** (1 / T) / (p ** (1 / T)).sum()
+        assert chisquare(_counts(x, configs), n * sharpened).pvalue > 1e-3, T
+        assert chisquare(_counts(x, configs), n * p).pvalue < 1e-6, T        # and not the untempered p
+    for bad in (0, -1.0, True, "1"):
+        with pytest.raises(DifflabError, match="temperature must be a positive number"):
+            sample_masked(exact_logits_fn(configs, p), proc, proc.prior_sample((2, 1)), proc.default_times(1),
+                          temperature=bad)
+
+
 def test_gibbs_corrector_keeps_the_joint_and_undoes_independent_reveals():
     configs, p = joint(3, seed=14, zeros=0)
     fn, n = exact_logits_fn(configs, p), 8000
@@ -266,10 +286,18 @@ def test_sampling_keeps_given_cells_and_is_seeded():
 
 # -- the network ---------------------------------------------------------------------------------
 
+CELL_NETS = {
+    "transformer": lambda shape, time: Transformer(shape, n_classes=K, width=32, depth=2, heads=2, time=time),
+    "cellmlp": lambda shape, time: CellMLP(shape, n_classes=K, width=32, depth=2, time=time),
+    "cellconv": lambda shape, time: CellConv(shape, n_classes=K, width=8, depth=2, time=time),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CELL_NETS))
 @pytest.mark.parametrize("time", ["none", "add"])
-def test_transformer_gives_logits_per_cell_and_trains_on_the_elbo(time):
+def test_cell_networks_give_logits_per_cell_and_train_on_the_elbo(name, time):
     torch.manual_seed(0)
-    net = Transformer((3, 2), n_classes=K, width=32, depth=2, heads=2, time=time)
+    net = CELL_NETS[name]((3, 2), time)
     proc = MaskedProcess(K)
     x0 = torch.randint(0, K, (8, 3, 2), generator=torch.Generator().manual_seed(0))
     x_t = proc.marginal(x0, torch.full((8,), 0.5, dtype=torch.float64), torch.Generator().manual_seed(1))
@@ -279,7 +307,26 @@ def test_transformer_gives_logits_per_cell_and_trains_on_the_elbo(time):
     assert masked_elbo_loss(net, proc, x0, generator=torch.Generator().manual_seed(2), n_noise=3).shape == (8,)
     assert masked_elbo_count_loss(net, proc, x0, generator=torch.Generator().manual_seed(2)).shape == (8,)
     loss.mean().backward()
-    assert all(q.grad is not None for q in net.token.parameters())
+    assert all(q.grad is not None and q.grad.abs().sum() > 0 for q in net.parameters())
+
+
+def test_cellconv_lays_flat_cells_on_its_grid_and_sees_the_whole_board():
+    """A flat board of 42 cells on a 6 x 7 grid gives the same logits as the 2D board; with one
+    block (a 5 x 5 receptive field by convolution) a change in one corner still moves the logits in
+    the opposite corner, through the pooled term."""
+    torch.manual_seed(0)
+    flat, grid2d = CellConv((42,), n_classes=K, width=8, depth=1, grid=[6, 7]), CellConv((6, 7), n_classes=K, width=8, depth=1)
+    grid2d.load_state_dict(flat.state_dict())
+    x = torch.randint(0, K + 1, (4, 42), generator=torch.Generator().manual_seed(0))
+    t = torch.rand(4)
+    assert torch.equal(flat(x, t), grid2d(x.view(4, 6, 7), t))
+    y = x.clone()
+    y[:, 0] = (x[:, 0] + 1) % (K + 1)                     # top-left corner
+    assert (flat(y, t)[:, 41] - flat(x, t)[:, 41]).abs().amax() > 1e-6   # bottom-right corner
+    with pytest.raises(DifflabError, match="needs network.grid"):
+        CellConv((42,), n_classes=K)
+    with pytest.raises(DifflabError, match="rows \\* cols = 42"):
+        CellConv((42,), n_classes=K, grid=[6, 6])
 
 
 def test_gibbs_corrector_never_redraws_given_cells_and_samples_the_conditional():

@@ -4,6 +4,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..errors import check_options, unknown_name
+from .cellconv import CellConv
 from .cellmlp import CellMLP
 from .mlp import MLP
 from .transformer import Transformer
@@ -12,7 +13,8 @@ from .unet1d import UNet1d
 
 NETWORKS = {"mlp": MLP, "unet": UNet, "unet1d": UNet1d,
             "transformer": Transformer,      # cells of categorical data (masked diffusion)
-            "cellmlp": CellMLP}              # the same, a residual MLP on one-hot cells
+            "cellmlp": CellMLP,              # the same, a residual MLP on one-hot cells
+            "cellconv": CellConv}            # the same, a residual conv net over cells on a grid (boards)
 
 
 def _network_class(name):
@@ -31,4 +33,4 @@ def make_network(cfg: dict, data_shape) -> nn.Module:
     return cls(data_shape, **cfg)
 
 
-__all__ = ["CellMLP", "MLP", "NETWORKS", "UNet", "UNet1d", "make_network"]
+__all__ = ["CellConv", "CellMLP", "MLP", "NETWORKS", "UNet", "UNet1d", "make_network"]

@@ -26,12 +26,16 @@ denoiser every round leaves the data distribution invariant, and on a fully supp
 converges to it from wherever unmasking left off; with a trained one it lets the conditionals
 with the most context (all cells but one) undo what the early, least informed reveals got wrong
 (cf. the corrector steps of Campbell et al. 2022 and the remasking of ReMDM, Wang et al. 2025).
+
+`temperature` < 1 draws every class from p_theta(x0_i | x_t)^(1/T), renormalised (MaskGIT's and
+MDLM's sampling temperature): the conditionals are sharpened towards their most likely classes, which
+trades diversity for fewer unlikely draws; 1 (the default) samples the model itself.
 """
 from __future__ import annotations
 
 import torch
 
-from ..errors import unknown_name
+from ..errors import DifflabError, unknown_name
 from ..processes.masked import subs_log_probs
 from ..utils import batch_times
 from .common import report
@@ -39,15 +43,16 @@ from .common import report
 ORDERS = ("random", "confidence")
 
 
-def _gumbel_argmax(logp, generator):
-    """One class per cell drawn from exp(logp) (B, cells, K) by the Gumbel-max trick, (B, cells)."""
+def _gumbel_argmax(logp, generator, temperature: float = 1.0):
+    """One class per cell drawn from exp(logp / temperature) (B, cells, K), renormalised, by the
+    Gumbel-max trick, (B, cells)."""
     u = torch.rand(logp.shape, generator=generator, device=logp.device).clamp(min=1e-20)
-    return (logp - torch.log(-torch.log(u))).argmax(-1)
+    return (logp / temperature - torch.log(-torch.log(u))).argmax(-1)
 
 
 @torch.no_grad()
 def sample_masked(denoise_fn, process, x_T, ts, *, generator=None, callback=None, order: str = "random",
-                  corrector_rounds: int = 0):
+                  corrector_rounds: int = 0, temperature: float = 1.0):
     """Unmask x_T (B, ...) int64 (mask = process.mask_index; `prior_sample` masks every cell)
     over the decreasing times `ts`; denoise_fn(x_t, t (B,)) -> logits (B, cells, K) (a categorical
     run's network: the common sampler signature, with logits where the Gaussian samplers get eps).
@@ -58,6 +63,8 @@ def sample_masked(denoise_fn, process, x_T, ts, *, generator=None, callback=None
     """
     if order not in ORDERS:
         raise unknown_name("unmasking order", order, ORDERS)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
+        raise DifflabError(f"the sampling temperature must be a positive number, got {temperature!r}")
     mask = process.mask_index
     B = x_T.shape[0]
     x = x_T.reshape(B, -1).clone()
@@ -73,7 +80,7 @@ def sample_masked(denoise_fn, process, x_T, ts, *, generator=None, callback=None
             continue
         # the denoiser's p(x0 | x_t) and one draw of every cell from it
         logp = subs_log_probs(denoise_fn(x.view(x_T.shape), batch_times(t, x)), x, mask)
-        x0_draw = _gumbel_argmax(logp, generator)
+        x0_draw = _gumbel_argmax(logp, generator, temperature)
         report(callback, i, t, x.view(x_T.shape), logp.argmax(-1).view(x_T.shape))
         # rank the masked cells (random or most confident first) and reveal the first n_reveal
         if order == "random":
@@ -99,7 +106,7 @@ def sample_masked(denoise_fn, process, x_T, ts, *, generator=None, callback=None
         x_t[rows, cell] = torch.where(some_free, torch.full_like(cell, mask), x[rows, cell])
         logp = subs_log_probs(denoise_fn(x_t.view(x_T.shape), batch_times(t_one, x)), x_t, mask)
         report(callback, len(ts) - 1 + r, t_one, x_t.view(x_T.shape), logp.argmax(-1).view(x_T.shape))
-        x[rows, cell] = torch.where(some_free, _gumbel_argmax(logp, generator)[rows, cell], x[rows, cell])
+        x[rows, cell] = torch.where(some_free, _gumbel_argmax(logp, generator, temperature)[rows, cell], x[rows, cell])
     return x.view(x_T.shape)
 
 
