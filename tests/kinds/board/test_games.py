@@ -13,7 +13,7 @@ from difflab.data import get_dataset
 from difflab.errors import DifflabError
 from difflab.kinds.board import connect4, tictactoe
 from difflab.kinds.board.boards import decode, encode, encoding_of, move_counts, validate_boards
-from difflab.kinds.board.metrics import evaluate_boards, reconstruction, tv_distance
+from difflab.kinds.board.metrics import evaluate_boards, format_board_metrics, reconstruction, tv_distance
 
 X, O, _ = 1, -1, 0
 
@@ -296,6 +296,11 @@ def test_metrics_on_known_cases():
     r = evaluate_boards(truth, ds, rng)
     assert r["legal_share"] == 1.0 and r["moves_tv"] <= 3 * r["floors"]["moves_tv"]["p95"]
     assert 0.1 < r["new_share"] < 0.3                        # about the test share, 0.2
+    # whose turn: X is to move on the boards with an even number of pieces, as many in truth draws
+    assert r["to_move_share"] == np.mean((truth != 0).sum(1) % 2 == 0)
+    assert r["to_move_diff"] == abs(r["to_move_share"] - r["to_move_truth"])
+    assert r["to_move_diff"] <= 3 * r["floors"]["to_move_diff"]["p95"]
+    assert "first to move:" in format_board_metrics(r)
     assert evaluate_boards(ds.train[:200], ds, rng)["new_share"] == 0.0
     assert evaluate_boards(ds.test[:200], ds, rng)["new_share"] == 1.0
     illegal = np.zeros((50, 9))
@@ -303,6 +308,7 @@ def test_metrics_on_known_cases():
     bad = evaluate_boards(illegal, ds, rng)
     assert bad["legal_share"] == 0.0 and bad["illegal_reasons"]["piece counts"] == 1.0
     assert bad["distinct_share"] == 1 / 50 and bad["moves_tv"] > 0.9
+    assert bad["to_move_share"] == 0.0 and bad["to_move_diff"] > 0.3    # one piece: O to move on every board
     assert tv_distance(np.array([1, 2]), np.array([1, 2]), 9) == 0.0
     assert tv_distance(np.array([1, 1]), np.array([2, 2]), 9) == 1.0
     with pytest.raises(DifflabError, match="floors were computed for 10"):

@@ -11,6 +11,9 @@ well noisy boards are restored.
   truth draw of the same size, as a total variation distance 0.5 sum_k |p_k - q_k| in [0, 1]; its
   floor is the same distance between two independent truth draws of that size (median and p95
   over n_pairs pairs), as for every other difflab metric.
+- side to move: the share of boards with the first player to move (an even number of pieces),
+  beside a fresh truth draw of the same size as |difference|, with the same floor over truth pairs.
+  The move-count histogram holds it; this figure isolates the one fact of whose turn it is.
 """
 from __future__ import annotations
 
@@ -27,6 +30,11 @@ def tv_distance(counts_a, counts_b, max_moves: int) -> float:
     p = np.bincount(counts_a, minlength=max_moves + 1)[:max_moves + 1] / max(len(counts_a), 1)
     q = np.bincount(counts_b, minlength=max_moves + 1)[:max_moves + 1] / max(len(counts_b), 1)
     return float(0.5 * np.abs(p - q).sum())
+
+
+def first_to_move_share(boards) -> float:
+    """Share of boards on which the first player is to move: an even number of pieces played."""
+    return float(np.mean(move_counts(boards) % 2 == 0)) if len(boards) else float("nan")
 
 
 def _keys(boards) -> list[bytes]:
@@ -52,18 +60,21 @@ def _train_keys(dataset) -> set:
 
 
 def board_floors(dataset, n: int, rng: np.random.Generator, n_pairs: int = 10) -> dict:
-    """The truth's own figures at sample size n: the move-count TV between two truth draws
-    (median, p95, values), and the new and distinct shares of truth draws (median, p95)."""
+    """The truth's own figures at sample size n: the move-count TV and the |difference| of the
+    first-to-move shares between two truth draws (median, p95, values), and the new and distinct
+    shares of truth draws (median, p95)."""
     game = game_for_cells(dataset.shape[0])
     train_keys = _train_keys(dataset)
     tv = noise_floor(lambda a, b, _: tv_distance(move_counts(a), move_counts(b), game.n_cells),
                      lambda r: _truth(dataset, n, r), lambda r: _truth(dataset, n, r), rng, n_pairs)
+    to_move = noise_floor(lambda a, b, _: abs(first_to_move_share(a) - first_to_move_share(b)),
+                          lambda r: _truth(dataset, n, r), lambda r: _truth(dataset, n, r), rng, n_pairs)
     draws = [_truth(dataset, n, rng) for _ in range(n_pairs)]
     summary = {}
     for name, values in (("new_share", [new_share(d, train_keys) for d in draws]),
                          ("distinct_share", [distinct_share(d) for d in draws])):
         summary[name] = {"median": float(np.median(values)), "p95": float(np.percentile(values, 95))}
-    return {"n": int(n), "n_pairs": int(n_pairs), "moves_tv": tv, **summary}
+    return {"n": int(n), "n_pairs": int(n_pairs), "moves_tv": tv, "to_move_diff": to_move, **summary}
 
 
 def evaluate_boards(samples, dataset, rng: np.random.Generator, n_pairs: int = 10, floors: dict | None = None) -> dict:
@@ -79,7 +90,8 @@ def evaluate_boards(samples, dataset, rng: np.random.Generator, n_pairs: int = 1
     reason = game.check(b)
     legal = reason == 0
     train_keys = _train_keys(dataset)
-    counts, truth_counts = move_counts(b), move_counts(_truth(dataset, n, rng))
+    truth = _truth(dataset, n, rng)
+    counts, truth_counts = move_counts(b), move_counts(truth)
     return {
         "kind": "board",
         "game": game.name,
@@ -89,6 +101,9 @@ def evaluate_boards(samples, dataset, rng: np.random.Generator, n_pairs: int = 1
         "new_share": new_share(b[legal], train_keys),
         "distinct_share": distinct_share(b),
         "moves_tv": tv_distance(counts, truth_counts, game.n_cells),
+        "to_move_share": first_to_move_share(b),
+        "to_move_truth": first_to_move_share(truth),
+        "to_move_diff": abs(first_to_move_share(b) - first_to_move_share(truth)),
         "floors": floors,
         "move_hist": {"samples": np.bincount(counts, minlength=game.n_cells + 1).tolist(),
                       "truth": np.bincount(truth_counts, minlength=game.n_cells + 1).tolist()},
@@ -107,6 +122,10 @@ def format_board_metrics(r: dict) -> str:
         f"  move-count TV:   {r['moves_tv']:.4f}   (floor: median {f['moves_tv']['median']:.4f}, "
         f"p95 {f['moves_tv']['p95']:.4f}, over {f['n_pairs']} truth pairs)",
     ]
+    if "to_move_diff" in f:                           # floors saved before this figure existed lack it
+        lines.append(f"  first to move:   {r['to_move_share']:.1%}   (truth draw {r['to_move_truth']:.1%}; "
+                     f"|difference| {r['to_move_diff']:.4f}, floor median {f['to_move_diff']['median']:.4f}, "
+                     f"p95 {f['to_move_diff']['p95']:.4f})")
     return "\n".join(lines)
 
 
