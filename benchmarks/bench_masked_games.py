@@ -46,18 +46,22 @@ from difflab.data import get_dataset  # noqa: E402
 from difflab.kinds.board.boards import CHANNEL_VALUES, decode  # noqa: E402
 from difflab.kinds.board.metrics import board_floors, evaluate_boards, format_board_metrics  # noqa: E402
 from difflab.kinds.board.spec import get_game  # noqa: E402
+from difflab.nets.cellconv import CellConv  # noqa: E402
 from difflab.nets.cellmlp import CellMLP  # noqa: E402
 from difflab.nets.transformer import Transformer  # noqa: E402
 from difflab.objectives.masked import masked_elbo_count_loss, masked_elbo_loss, masked_nll_bound  # noqa: E402
 from difflab.processes.masked import MaskedProcess  # noqa: E402
 from difflab.samplers.masked import sample_masked  # noqa: E402
+from difflab.training.batches import random_symmetry  # noqa: E402
 
 K = 3                                       # classes per cell: empty, first player, second player
 TARGETS = {"tictactoe": 0.995, "connect4": 0.95}   # legal share, issue 16
 RECIPE = dict(
-    net="cellmlp",                             # "cellmlp" (residual MLP on one-hot cells) or "transformer" (cells as tokens)
-    width=256, depth=4, heads=4, mlp_ratio=4,  # cellmlp uses width and depth (0.28 M parameters on 9 cells); the
-                                               # transformer all four (the previous recipe: width 64, batch 128)
+    net="cellmlp",                             # "cellmlp" (residual MLP on one-hot cells), "cellconv" (residual conv
+                                               # net over the board's grid) or "transformer" (cells as tokens)
+    width=256, depth=4, heads=4, mlp_ratio=4,  # cellmlp and cellconv use width and depth (cellmlp 256 x 4: 0.28 M
+                                               # parameters on 9 cells); the transformer all four (the previous
+                                               # recipe: width 64, batch 128)
     time="none",                               # no time input: absorbing state needs none
     schedule="linear",                         # alpha(t) = 1 - t
     loss="count",                              # the ELBO's estimator: "time" (MDLM's t-form) or "count" (same mean, lower variance)
@@ -71,6 +75,10 @@ RECIPE = dict(
                                                # config's fresh_data), its generation inside the time budget
     n_train=0,                                 # boards in the training split (0: the dataset's default, 10,000 for
                                                # Connect Four); generated before the clock starts
+    compile=0,                                 # 1: torch.compile the network for training (needs a C++ compiler on a
+                                               # CPU; the compilation counts in the budget)
+    symmetries=0,                              # 1: each training board rearranged by a random symmetry of its game
+                                               # (the dataset option `symmetries`: tic-tac-toe's 8, Connect Four's mirror)
 )
 LOSSES = {"time": masked_elbo_loss, "count": masked_elbo_count_loss}
 STEPS = {"tictactoe": 10**6, "connect4": 10**6}  # training steps at most: the BUDGET_S seconds end training first
@@ -97,9 +105,10 @@ def fresh_classes(ds, n: int, seed: int, step: int) -> torch.Tensor:
     return classes_of(ds.sample(n, np.random.default_rng([seed, step, 0xF4E5])))
 
 
-def train(x0: torch.Tensor, steps: int, budget_s: float, seed: int, recipe=RECIPE, ds=None):
+def train(x0: torch.Tensor, steps: int, budget_s: float, seed: int, recipe=RECIPE, ds=None, game=None):
     """Train a network on the ELBO of x0 (N, cells), or with recipe data "fresh" on new draws from
-    `ds`'s truth; returns (EMA network, steps done, seconds, losses)."""
+    `ds`'s truth; `game` (kinds/board/spec.py) gives cellconv its grid and the symmetries their
+    permutations. Returns (EMA network, steps done, seconds, losses)."""
     if recipe.get("data", "split") not in ("split", "fresh"):
         raise SystemExit(f"recipe data must be split or fresh, got {recipe['data']!r}")
     fresh = recipe.get("data", "split") == "fresh" and steps > 0
@@ -107,12 +116,17 @@ def train(x0: torch.Tensor, steps: int, budget_s: float, seed: int, recipe=RECIP
     proc = MaskedProcess(K, recipe["schedule"])
     if recipe.get("net", "transformer") == "cellmlp":
         net = CellMLP((x0.shape[1],), K, width=recipe["width"], depth=recipe["depth"], time=recipe["time"])
+    elif recipe["net"] == "cellconv":
+        net = CellConv((x0.shape[1],), K, width=recipe["width"], depth=recipe["depth"], grid=(game.rows, game.cols),
+                       time=recipe["time"])
     else:
         net = Transformer((x0.shape[1],), K, width=recipe["width"], depth=recipe["depth"], heads=recipe["heads"],
                           mlp_ratio=recipe["mlp_ratio"], time=recipe["time"])
     ema = copy.deepcopy(net).requires_grad_(False)
+    model = torch.compile(net, dynamic=False) if recipe.get("compile") and steps > 0 else net   # shares net's weights
     opt = torch.optim.AdamW(net.parameters(), lr=recipe["lr"], betas=(0.9, 0.99), weight_decay=recipe["weight_decay"])
     g = torch.Generator().manual_seed(seed)
+    symmetries = torch.from_numpy(game.symmetries) if recipe.get("symmetries") and steps > 0 else None
     losses, start, step = [], time.perf_counter(), 0
     while step < steps and time.perf_counter() - start < budget_s:
         # learning rate: linear warm-up, then cosine decay to 0 at `steps` or at the end of the
@@ -123,7 +137,9 @@ def train(x0: torch.Tensor, steps: int, budget_s: float, seed: int, recipe=RECIP
             group["lr"] = recipe["lr"] * w
         batch = (fresh_classes(ds, recipe["batch"], seed, step) if fresh
                  else x0[torch.randint(len(x0), (recipe["batch"],), generator=g)])
-        loss = LOSSES[recipe["loss"]](net, proc, batch, generator=g).mean()
+        if symmetries is not None:
+            batch = random_symmetry(batch, symmetries, g)
+        loss = LOSSES[recipe["loss"]](model, proc, batch, generator=g).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), recipe["grad_clip"])
@@ -151,9 +167,9 @@ SAMPLINGS = (("random", 0), ("confidence", 0), ("random", 2), ("confidence", 2))
 
 
 def bench_game(name: str, settings: dict, steps: int, budget_s: float, seed: int = 0, save=None, load=None,
-               more_rounds=()) -> dict:
+               more_rounds=(), temperature: float = 1.0) -> dict:
     """Train (or load) and measure one game; `more_rounds`: further Gibbs rounds per cell tried in
-    confidence order after the four SAMPLINGS."""
+    confidence order after the four SAMPLINGS; `temperature`: the sampler's (1: the model itself)."""
     t0 = time.perf_counter()
     ds = get_dataset(name, **({"n_train": RECIPE["n_train"]} if RECIPE["n_train"] else {}))
     data_seconds = time.perf_counter() - t0
@@ -162,12 +178,12 @@ def bench_game(name: str, settings: dict, steps: int, budget_s: float, seed: int
     load_start = os.getloadavg()[0]
     if load:                                                   # a network saved by an earlier --save
         saved = torch.load(load)
-        net, proc, done, seconds, losses = train(x_train, 0, budget_s, seed, saved["recipe"])
+        net, proc, done, seconds, losses = train(x_train, 0, budget_s, seed, saved["recipe"], game=game)
         net.load_state_dict(saved["state"])
         done, seconds, losses = saved["steps"], saved["seconds"], saved["losses"]
         load_start = saved.get("load_start", load_start)          # the load when that network was trained
     else:
-        net, proc, done, seconds, losses = train(x_train, steps, budget_s, seed, ds=ds)
+        net, proc, done, seconds, losses = train(x_train, steps, budget_s, seed, ds=ds, game=game)
     if save:
         torch.save({"recipe": RECIPE, "state": net.state_dict(), "steps": done, "seconds": seconds, "losses": losses,
                     "load_start": load_start}, save)
@@ -184,11 +200,12 @@ def bench_game(name: str, settings: dict, steps: int, budget_s: float, seed: int
         t0 = time.perf_counter()
         rounds = per_cell * game.n_cells
         x = sample_masked(net, proc, proc.prior_sample((n, game.n_cells)), proc.default_times(game.n_cells),
-                          generator=g, order=order, corrector_rounds=rounds)
+                          generator=g, order=order, corrector_rounds=rounds, temperature=temperature)
         m = evaluate_boards(boards_of(x), ds, rng, floors=floors)
         m["sample_seconds"], m["nfe"] = time.perf_counter() - t0, game.n_cells + rounds
         m.pop("move_hist")
-        key = f"{order} order, {game.n_cells} steps" + (f" + {rounds} corrector rounds" if rounds else "")
+        key = (f"{order} order, {game.n_cells} steps" + (f" + {rounds} corrector rounds" if rounds else "")
+               + (f", temperature {temperature:g}" if temperature != 1 else ""))
         out["samplings"][key] = m
         print(f"[{name}, {key}]\n" + format_board_metrics(m), flush=True)
     # the NLL bound, in nats per board and bits per cell, beside the exact entropies
@@ -213,6 +230,8 @@ def report(r: dict) -> str:
         lines.append(f"  {key} (NFE {m['nfe']}): legal {m['legal_share']:.2%} (target {TARGETS[r['game']]:.1%}); new among "
                      f"legal {m['new_share']:.1%} (truth {f['new_share']['median']:.1%}); move-count TV {m['moves_tv']:.4f} "
                      f"(floor median {f['moves_tv']['median']:.4f}, p95 {f['moves_tv']['p95']:.4f}); "
+                     + (f"first to move {m['to_move_share']:.1%} (|diff| {m['to_move_diff']:.4f}, floor p95 "
+                        f"{f['to_move_diff']['p95']:.4f}); " if "to_move_diff" in f else "") +
                      f"{m['sample_seconds']:.1f} s for {m['n']}")
     for key, v in r["nll"].items():
         lines.append(f"  NLL bound on {key} ({v['boards']} boards): {v['nats']:.4f} +- {v['se']:.4f} nats/board ({v['bits_per_cell']:.4f} bits/cell)")
@@ -223,12 +242,12 @@ def report(r: dict) -> str:
 
 
 def _recipe_words(recipe: dict) -> str:
-    net = (f"cellmlp {recipe['width']}x{recipe['depth']}" if recipe.get("net") == "cellmlp"
-           else f"transformer {recipe['width']}x{recipe['depth']}")
+    net = f"{recipe.get('net', 'transformer')} {recipe['width']}x{recipe['depth']}"
+    sym = (", symmetries" if recipe.get("symmetries") else "") + (", compiled" if recipe.get("compile") else "")
     wd = f", weight decay {recipe['weight_decay']:g}" if recipe.get("weight_decay") else ""
     data = (", fresh truth batches" if recipe.get("data", "split") == "fresh"
             else f", {recipe['n_train']} training boards" if recipe.get("n_train") else "")
-    return f"{net}, batch {recipe['batch']}, lr {recipe['lr']:g}, EMA {recipe['ema']:g}{wd}{data}"
+    return f"{net}, batch {recipe['batch']}, lr {recipe['lr']:g}, EMA {recipe['ema']:g}{wd}{data}{sym}"
 
 
 def _nll_key(r: dict) -> str:
@@ -250,8 +269,8 @@ def publish_section(runs: list[dict], restore: list[dict] = (), notes: str = "")
              "per board (bits per cell), averaged over random maskings (+- its standard error over them).", ""]
     if full:
         lines += ["Runs at the full budget:", "",
-                  "| game | recipe | steps (s) | load | sampling | NFE | n | legal (target) | new among legal (truth) | move-count TV (floor p95) |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "| game | recipe | steps (s) | load | sampling | NFE | n | legal (target) | new among legal (truth) | move-count TV (floor p95) | first to move: share, abs. difference (floor p95) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for run in full:
             for r in run["results"]:
                 for key, m in r["samplings"].items():
@@ -259,7 +278,9 @@ def publish_section(runs: list[dict], restore: list[dict] = (), notes: str = "")
                     load = f"{r['load_start']:.1f}" if "load_start" in r else "?"
                     lines.append(f"| {r['game']} | {_recipe_words(run['recipe'])} | {r['steps']} ({r['train_seconds']:.0f}) | "
                                  f"{load} | {key} | {m['nfe']} | {m['n']} | {m['legal_share']:.2%} ({TARGETS[r['game']]:.1%}) | "
-                                 f"{m['new_share']:.1%} ({f['new_share']['median']:.1%}) | {m['moves_tv']:.4f} ({f['moves_tv']['p95']:.4f}) |")
+                                 f"{m['new_share']:.1%} ({f['new_share']['median']:.1%}) | {m['moves_tv']:.4f} ({f['moves_tv']['p95']:.4f}) | "
+                                 + (f"{m['to_move_share']:.1%}, {m['to_move_diff']:.4f} ({f['to_move_diff']['p95']:.4f}) |"
+                                    if "to_move_diff" in f else "- |"))
         lines += ["", "| game | recipe | NLL bound on | boards | nats per board | bits per cell |", "|---|---|---|---|---|---|"]
         for run in full:
             for r in run["results"]:
@@ -417,6 +438,7 @@ def main(argv=None) -> None:
     parser.add_argument("--ddpm", default=None, help="with --restore: a ddpm run folder of the same game to compare")
     parser.add_argument("--more-rounds", nargs="*", type=int, default=[], metavar="R",
                         help="also sample in confidence order with R Gibbs rounds per cell (after the four samplings)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1: the model)")
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
     parser.add_argument("--restore-json", nargs="*", default=[], help="with --publish: JSON files of --restore runs")
     parser.add_argument("--notes", default=None, help="with --publish: a markdown file added after the tables")
@@ -436,7 +458,7 @@ def main(argv=None) -> None:
         runs = []
         for name in a.games:
             saved = torch.load(f"{a.load}.{name}.pt")
-            net, proc, *_ = train(classes_of(get_dataset(name).train), 0, 0, 0, saved["recipe"])
+            net, proc, *_ = train(classes_of(get_dataset(name).train), 0, 0, 0, saved["recipe"], game=get_game(name))
             net.load_state_dict(saved["state"])
             runs.append(bench_restore(name, net, proc, a.ddpm, n=200 if a.quick else a.restore_n))
         if a.json:
@@ -453,7 +475,8 @@ def main(argv=None) -> None:
     for name in a.games:
         steps = a.steps or (200 if a.quick else STEPS[name])
         results.append(bench_game(name, settings, steps, a.budget, save=a.save and f"{a.save}.{name}.pt",
-                                  load=a.load and f"{a.load}.{name}.pt", more_rounds=a.more_rounds))
+                                  load=a.load and f"{a.load}.{name}.pt", more_rounds=a.more_rounds,
+                                  temperature=a.temperature))
         print(report(results[-1]), flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps({"recipe": RECIPE, "settings": settings, "results": results}, indent=1))

@@ -61,6 +61,26 @@ def test_tictactoe_masked_train_sample_evaluate_likelihood(tmp_path, capsys):
     assert "does not fit the 'masked' process" in capsys.readouterr().err
 
 
+def test_connect4_preset_trains_its_conv_net_samples_and_reloads(tmp_path, capsys):
+    """The preset's cellconv over the 6x7 grid, on mirrored boards, through train, sample and
+    evaluate (the network's settings come back from config.json when the run is loaded)."""
+    run = tmp_path / "c4"
+    assert cli("train", "connect4", "--out", run, "--steps", 6, "--set", "network.width=8", "--set", "n_train=300",
+               "--no-progress") == 0
+    info = json.loads((run / "config.json").read_text())
+    assert info["config"]["network"]["name"] == "cellconv" and info["config"]["network"]["grid"] == [6, 7]
+    assert info["config"]["data_options"] == {"symmetries": True}
+    out = tmp_path / "b.npy"
+    assert cli("sample", run, "--n", 20, "--out", out, "--option", "corrector_rounds=4", "--option", "temperature=0.5") == 0
+    b = np.load(out)
+    assert b.shape == (20, 42) and set(np.unique(b)) <= {-1, 0, 1}
+    capsys.readouterr()
+    assert cli("evaluate", run, "--samples", out) == 0
+    assert "first to move:" in capsys.readouterr().out
+    assert cli("sample", run, "--n", 5, "--out", tmp_path / "t.npy", "--option", "temperature=-1") != 0
+    assert "temperature must be a positive number" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("suffix", [".npy", ".csv"])
 def test_user_integers_round_trip_to_their_own_values(tmp_path, suffix):
     rng = np.random.default_rng(0)
@@ -93,8 +113,11 @@ def test_masked_preset_and_sampler_checks():
     assert (cfg.network["name"], cfg.batch_size) == ("cellmlp", 256)
     # tic-tac-toe's preset trains longer, on random symmetries of its boards (BENCHMARKS.md, "Board symmetries")
     assert cfg.steps == 40000 and cfg.data_options == {"symmetries": True}
-    assert make_config({}, data="connect4", quiet=True).steps == 20000       # the method's default
-    assert make_config({}, data="connect4", quiet=True).sampler_options == {"order": "confidence", "corrector_rounds": 84}
+    # Connect Four's preset: the conv net over its 6x7 grid, mirrored boards (BENCHMARKS.md, "Games: masked diffusion")
+    c4 = make_config({}, data="connect4", quiet=True)
+    assert c4.network == {"name": "cellconv", "width": 32, "depth": 6, "grid": [6, 7], "time": "none"}
+    assert (c4.steps, c4.data_options, c4.threads) == (14000, {"symmetries": True}, 1)
+    assert c4.sampler_options == {"order": "random", "corrector_rounds": 84}
     # the transformer stays available: its own settings replace the default network's
     tr = make_config({}, ["network={name: transformer, width: 64, depth: 4, heads: 4}"], method="masked")
     assert tr.network == {"name": "transformer", "width": 64, "depth": 4, "heads": 4}
