@@ -72,7 +72,7 @@ def main(argv=None) -> None:
     target = ("FD-clf at most the floor's p95" if a.way == "guided"
               else f"FD-clf at most {UNGUIDED_FD:g}x the floor's p95 and confident at least {CONFIDENT_RATIO:g}x")
     print(f"{run.config.data}, {a.way} (w = {w:g}), {a.draws} draws of {a.n}, {res.sampler} {res.steps} steps: median "
-          f"FD-clf ratio {ratio:.2f}, median confident ratio {conf:.2f} -> {'met' if ok else 'missed'} ({target}); "
+          f"FD-clf ratio {ratio:.3f}, median confident ratio {conf:.3f} -> {'met' if ok else 'missed'} ({target}); "
           f"load {load0:.1f} at the start; {machine()}")
     if a.json:
         Path(a.json).write_text(json.dumps({"run": a.run, "way": a.way, "guidance": w, "n": a.n, "draws": rows,
