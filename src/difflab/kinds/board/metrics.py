@@ -18,9 +18,10 @@ well noisy boards are restored.
 from __future__ import annotations
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ...errors import DifflabError
-from ...eval.floor import noise_floor
+from ...eval.floor import summarise
 from .boards import decode, move_counts, validate_boards
 from .spec import Game, game_for_cells
 
@@ -32,9 +33,10 @@ def tv_distance(counts_a, counts_b, max_moves: int) -> float:
     return float(0.5 * np.abs(p - q).sum())
 
 
-def first_to_move_share(boards) -> float:
-    """Share of boards on which the first player is to move: an even number of pieces played."""
-    return float(np.mean(move_counts(boards) % 2 == 0)) if len(boards) else float("nan")
+def first_to_move_share(counts) -> float:
+    """Share of boards on which the first player is to move, from their `move_counts`: an even number
+    of pieces played."""
+    return float(np.mean(np.asarray(counts) % 2 == 0)) if len(counts) else float("nan")
 
 
 def _keys(boards) -> list[bytes]:
@@ -65,16 +67,20 @@ def board_floors(dataset, n: int, rng: np.random.Generator, n_pairs: int = 10) -
     shares of truth draws (median, p95)."""
     game = game_for_cells(dataset.shape[0])
     train_keys = _train_keys(dataset)
-    tv = noise_floor(lambda a, b, _: tv_distance(move_counts(a), move_counts(b), game.n_cells),
-                     lambda r: _truth(dataset, n, r), lambda r: _truth(dataset, n, r), rng, n_pairs)
-    to_move = noise_floor(lambda a, b, _: abs(first_to_move_share(a) - first_to_move_share(b)),
-                          lambda r: _truth(dataset, n, r), lambda r: _truth(dataset, n, r), rng, n_pairs)
+    if n_pairs < 1:
+        raise DifflabError(f"n_pairs must be at least 1, got {n_pairs}")
+    tv, to_move = [], []
+    for _ in tqdm(range(n_pairs), desc="noise floor", unit="pair", leave=False, disable=None):   # a pair serves both
+        a, b = move_counts(_truth(dataset, n, rng)), move_counts(_truth(dataset, n, rng))
+        tv.append(tv_distance(a, b, game.n_cells))
+        to_move.append(abs(first_to_move_share(a) - first_to_move_share(b)))
     draws = [_truth(dataset, n, rng) for _ in range(n_pairs)]
     summary = {}
     for name, values in (("new_share", [new_share(d, train_keys) for d in draws]),
                          ("distinct_share", [distinct_share(d) for d in draws])):
         summary[name] = {"median": float(np.median(values)), "p95": float(np.percentile(values, 95))}
-    return {"n": int(n), "n_pairs": int(n_pairs), "moves_tv": tv, "to_move_diff": to_move, **summary}
+    return {"n": int(n), "n_pairs": int(n_pairs), "moves_tv": summarise(tv), "to_move_diff": summarise(to_move),
+            **summary}
 
 
 def evaluate_boards(samples, dataset, rng: np.random.Generator, n_pairs: int = 10, floors: dict | None = None) -> dict:
@@ -92,6 +98,7 @@ def evaluate_boards(samples, dataset, rng: np.random.Generator, n_pairs: int = 1
     train_keys = _train_keys(dataset)
     truth = _truth(dataset, n, rng)
     counts, truth_counts = move_counts(b), move_counts(truth)
+    to_move, to_move_truth = first_to_move_share(counts), first_to_move_share(truth_counts)
     return {
         "kind": "board",
         "game": game.name,
@@ -101,9 +108,9 @@ def evaluate_boards(samples, dataset, rng: np.random.Generator, n_pairs: int = 1
         "new_share": new_share(b[legal], train_keys),
         "distinct_share": distinct_share(b),
         "moves_tv": tv_distance(counts, truth_counts, game.n_cells),
-        "to_move_share": first_to_move_share(b),
-        "to_move_truth": first_to_move_share(truth),
-        "to_move_diff": abs(first_to_move_share(b) - first_to_move_share(truth)),
+        "to_move_share": to_move,
+        "to_move_truth": to_move_truth,
+        "to_move_diff": abs(to_move - to_move_truth),
         "floors": floors,
         "move_hist": {"samples": np.bincount(counts, minlength=game.n_cells + 1).tolist(),
                       "truth": np.bincount(truth_counts, minlength=game.n_cells + 1).tolist()},
