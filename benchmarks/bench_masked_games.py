@@ -45,7 +45,7 @@ from common import machine, write_section  # noqa: E402
 from difflab.data import get_dataset  # noqa: E402
 from difflab.kinds.board.boards import CHANNEL_VALUES, decode  # noqa: E402
 from difflab.kinds.board.metrics import board_floors, evaluate_boards, format_board_metrics  # noqa: E402
-from difflab.kinds.board.spec import get_game  # noqa: E402
+from difflab.kinds.board.spec import game_for_cells, get_game  # noqa: E402
 from difflab.nets.cellconv import CellConv  # noqa: E402
 from difflab.nets.cellmlp import CellMLP  # noqa: E402
 from difflab.nets.transformer import Transformer  # noqa: E402
@@ -105,14 +105,15 @@ def fresh_classes(ds, n: int, seed: int, step: int) -> torch.Tensor:
     return classes_of(ds.sample(n, np.random.default_rng([seed, step, 0xF4E5])))
 
 
-def train(x0: torch.Tensor, steps: int, budget_s: float, seed: int, recipe=RECIPE, ds=None, game=None):
+def train(x0: torch.Tensor, steps: int, budget_s: float, seed: int, recipe=RECIPE, ds=None):
     """Train a network on the ELBO of x0 (N, cells), or with recipe data "fresh" on new draws from
-    `ds`'s truth; `game` (kinds/board/spec.py) gives cellconv its grid and the symmetries their
-    permutations. Returns (EMA network, steps done, seconds, losses)."""
+    `ds`'s truth; the game of x0's boards (by their number of cells) gives cellconv its grid and the
+    symmetries their permutations. Returns (EMA network, steps done, seconds, losses)."""
     if recipe.get("data", "split") not in ("split", "fresh"):
         raise SystemExit(f"recipe data must be split or fresh, got {recipe['data']!r}")
     fresh = recipe.get("data", "split") == "fresh" and steps > 0
     torch.manual_seed(seed)
+    game = game_for_cells(x0.shape[1])
     proc = MaskedProcess(K, recipe["schedule"])
     if recipe.get("net", "transformer") == "cellmlp":
         net = CellMLP((x0.shape[1],), K, width=recipe["width"], depth=recipe["depth"], time=recipe["time"])
@@ -178,12 +179,12 @@ def bench_game(name: str, settings: dict, steps: int, budget_s: float, seed: int
     load_start = os.getloadavg()[0]
     if load:                                                   # a network saved by an earlier --save
         saved = torch.load(load)
-        net, proc, done, seconds, losses = train(x_train, 0, budget_s, seed, saved["recipe"], game=game)
+        net, proc, done, seconds, losses = train(x_train, 0, budget_s, seed, saved["recipe"])
         net.load_state_dict(saved["state"])
         done, seconds, losses = saved["steps"], saved["seconds"], saved["losses"]
         load_start = saved.get("load_start", load_start)          # the load when that network was trained
     else:
-        net, proc, done, seconds, losses = train(x_train, steps, budget_s, seed, ds=ds, game=game)
+        net, proc, done, seconds, losses = train(x_train, steps, budget_s, seed, ds=ds)
     if save:
         torch.save({"recipe": RECIPE, "state": net.state_dict(), "steps": done, "seconds": seconds, "losses": losses,
                     "load_start": load_start}, save)
@@ -458,7 +459,7 @@ def main(argv=None) -> None:
         runs = []
         for name in a.games:
             saved = torch.load(f"{a.load}.{name}.pt")
-            net, proc, *_ = train(classes_of(get_dataset(name).train), 0, 0, 0, saved["recipe"], game=get_game(name))
+            net, proc, *_ = train(classes_of(get_dataset(name).train), 0, 0, 0, saved["recipe"])
             net.load_state_dict(saved["state"])
             runs.append(bench_restore(name, net, proc, a.ddpm, n=200 if a.quick else a.restore_n))
         if a.json:

@@ -30,12 +30,9 @@ from .embedding import TimeEmbedding
 from .transformer import set_cells
 
 
-def grid_of(data_shape, grid) -> tuple[int, int]:
-    """(rows, cols) of the cells: `grid` when given, else a 2D data_shape; their product must be the
-    number of cells."""
-    cells = 1
-    for d in data_shape:
-        cells *= int(d)
+def grid_of(data_shape, grid, cells: int) -> tuple[int, int]:
+    """(rows, cols) of the `cells` cells: `grid` when given, else a 2D data_shape; their product must
+    be the number of cells."""
     if grid is None:
         if len(data_shape) != 2:
             raise DifflabError(f"network cellconv lays the cells out on a grid: data of shape {tuple(data_shape)} "
@@ -59,7 +56,7 @@ class CellConv(nn.Module):
                  time: str = "none", emb_dim: int = 64):
         super().__init__()
         self.cells = set_cells(self, data_shape, n_classes, time)
-        self.grid = grid_of(self.data_shape, grid)
+        self.grid = grid_of(self.data_shape, grid, self.cells)
         self.stem = nn.Conv2d(n_classes + 1, width, 3, padding=1)
         self.convs = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(depth))
         self.pooled = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
