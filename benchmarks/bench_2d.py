@@ -37,11 +37,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (FLOOR_PAIRS, REGIMES, ROOT, judge_cell, load_note, machine, median, publish,  # noqa: E402
-                    rule_note, truth_floors)
+                    reused, rule_note, truth_floors)
 
 import difflab  # noqa: E402
 import difflab.data  # noqa: E402
-from difflab.config import make_config  # noqa: E402
 
 DATASETS = ["pinwheel", "gmm", "spiral", "moons", "checkerboard", "normal2d"]
 METHODS = ["ddpm", "dsm"]
@@ -50,28 +49,6 @@ FIGURE = ROOT / "docs" / "bench-2d.png"
 SUBSET_FIGURE = ROOT / "benchmarks" / "figures" / "bench-2d-subset.png"
 REFERENCE_DRAWS = 20  # draws behind each reference pass rate
 N = 2000              # samples per cell, truth points per draw
-
-
-SAMPLING_FIELDS = ("sampler", "sample_steps", "sample_grid", "sampler_options")
-
-
-def reused(out, data, method, overrides):
-    """A run trained earlier in `out` by these settings, its sampling settings made today's defaults.
-
-    Refuses (SystemExit) a run whose training settings differ from what `difflab.train` would use
-    now: only the sampler may have changed since, so the table still describes the defaults."""
-    run = difflab.load(out)
-    now = make_config({}, [f"{k}={v}" for k, v in overrides.items()], data=data, method=method, quiet=True)
-    then = run.config
-    differ = [k for k, v in now.to_dict().items()
-              if k not in SAMPLING_FIELDS + ("seed",) and getattr(then, k, None) != v]
-    if differ:
-        raise SystemExit(f"{out}: trained with other settings than today's defaults ({', '.join(differ)}); "
-                         "train it again (drop --reuse)")
-    for k in SAMPLING_FIELDS:
-        setattr(then, k, getattr(now, k))
-    run.train_cpu_seconds = float("nan")
-    return run
 
 
 def grid_note(run) -> str:
@@ -84,10 +61,10 @@ def grid_note(run) -> str:
 
 
 def one(data, method, seed, regime, out, floors, sets=(), n=N, reuse=False):
-    """Train (or, with `reuse`, load the run trained earlier in `out`), sample, judge; the run also
-    carries the CPU seconds of the training call (NaN when reused)."""
+    """Train (or, with `reuse`, load the run trained earlier in `out` when it is there), sample, judge;
+    the run also carries the CPU seconds of the training call (NaN when reused)."""
     overrides = {**REGIMES[regime], "data_seed": seed, **dict(s.split("=", 1) for s in sets)}
-    if reuse:
+    if reuse and (out / "model.safetensors").is_file():
         run = reused(out, data, method, overrides)
     else:
         cpu = time.process_time()
@@ -196,7 +173,8 @@ def main():
     ap.add_argument("--reuse", default=None, metavar="DIR",
                     help="load the runs DIR/<data>-<method>-<regime>-<seed> that an earlier run of this script "
                          "trained (its temporary folder) instead of training, and sample them with today's "
-                         "sampler defaults; refused for a run whose training settings are not today's")
+                         "sampler defaults (refused for a run whose training settings are not today's); the "
+                         "runs missing there are trained into DIR")
     a = ap.parse_args()
     start_load, started = os.getloadavg()[0], time.time()
     datasets, methods, regimes = csv(a.datasets, DATASETS), csv(a.methods, METHODS), csv(a.regimes, list(REGIMES))
@@ -212,6 +190,7 @@ def main():
     full = (datasets, methods, regimes, len(seeds)) == (DATASETS, METHODS, list(REGIMES), 3)
     tmp = Path(a.reuse) if a.reuse else Path(tempfile.mkdtemp(prefix="difflab-bench-"))
     rows, raw, shown, sample_10k, references, floor_notes, first_runs = [], [], {}, {}, {}, {}, {}
+    n_reused = 0
     for data in datasets:
         ds = difflab.data.get_dataset(data)
         t0 = time.perf_counter()
@@ -234,6 +213,7 @@ def main():
                         first_runs.setdefault(method, run)
                     times.append(run.train_seconds)
                     cpus.append(run.train_cpu_seconds)
+                    n_reused += run.train_cpu_seconds != run.train_cpu_seconds       # NaN: loaded, not trained
                     cells.append(cell)
                     nfe = res.nfe
                     if not a.skip_timing and seed == seeds[0] and method not in sample_10k:   # one MLP for all 2D data
@@ -270,7 +250,7 @@ def main():
     minutes = (time.time() - started) / 60
     what = ("all rows" if full else
             f"a subset: datasets {', '.join(datasets)}; methods {', '.join(methods)}; regimes {', '.join(regimes)}; "
-            f"{len(seeds)} seed(s) per row ({n_cells} {'runs reused' if a.reuse else 'trainings'})")
+            f"{len(seeds)} seed(s) per row ({n_cells - n_reused} trainings, {n_reused} runs reused)")
     command = (f"python benchmarks/bench_2d.py{' --threads %d' % a.threads if a.threads else ''}"
                f"{'' if a.seeds == 3 else ' --seeds %d' % a.seeds}"
                + "".join(f" --{k} {','.join(v)}" for k, v, d in (("datasets", datasets, DATASETS),
@@ -294,9 +274,9 @@ def main():
         f"uniformly in log noise level, ancestral sampling ({grid_note(first_runs.get('ddpm'))}); DSM = VE ladder of "
         f"100 training levels, K=2 noise draws, its default sampler ({dsm_sampler}, {grid_note(first_runs.get('dsm'))}; "
         f"NFE column). Each seed s trains on its own split (data_seed = s)."
-        + (" The networks were trained by an earlier run of this script with the same training settings "
-           "(checked) and sampled here with today's sampler defaults; train s is that run's wall time (its CPU "
-           "time was not kept)." if a.reuse else ""),
+        + (f" {n_reused} of the {n_cells} networks were trained by an earlier run of this script with the same "
+           "training settings (checked) and sampled here with today's sampler defaults; their train s is that "
+           "run's wall time (its CPU time was not kept)." if n_reused else ""),
         "",
         "**Statistics.** " + rule_note(N, floors) + f" One set of floors per dataset, shared by its rows. "
         f"Two regimes: **split** trains on the study's 2000-point training split; **fresh** draws every batch "

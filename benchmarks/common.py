@@ -114,6 +114,31 @@ def get_run(runs: Path, data: str, method: str, regime: str, steps: int | None =
                          set=dict(REGIMES[regime]), **kw), True
 
 
+SAMPLING_FIELDS = ("sampler", "sample_steps", "sample_grid", "sampler_options")
+
+
+def reused(out, data, method, overrides):
+    """A run trained earlier in `out` by these settings, its sampling settings made today's defaults.
+
+    Refuses (SystemExit) a run whose training settings differ from what `difflab.train` would use
+    now: only the sampler may have changed since, so the table still describes the defaults."""
+    import difflab
+    from difflab.config import make_config
+
+    run = difflab.load(out)
+    now = make_config({}, [f"{k}={v}" for k, v in overrides.items()], data=data, method=method, quiet=True)
+    then = run.config
+    differ = [k for k, v in now.to_dict().items()
+              if k not in SAMPLING_FIELDS + ("seed",) and getattr(then, k, None) != v]
+    if differ:
+        raise SystemExit(f"{out}: trained with other settings than today's defaults ({', '.join(differ)}); "
+                         "train it again (drop --reuse)")
+    for k in SAMPLING_FIELDS:
+        setattr(then, k, getattr(now, k))
+    run.train_cpu_seconds = float("nan")
+    return run
+
+
 def publish(name: str, body: str, *, quick: bool, json_path=None, raw=None) -> None:
     """The end of a benchmark: `raw` dumped to `json_path` when given, then the section printed
     (quick runs) or written to BENCHMARKS.md."""

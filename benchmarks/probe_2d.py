@@ -14,6 +14,7 @@ KL(truth || model) estimate on the 500 test points. The exploratory rows of BENC
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import sys
 import time
@@ -50,8 +51,13 @@ def main():
     runs.mkdir(parents=True, exist_ok=True)
     ds = difflab.data.get_dataset(a.data)
     cache = runs / f"floors-{a.data}.pkl"
-    floors = pickle.loads(cache.read_bytes()) if cache.is_file() else truth_floors(ds, N, np.random.default_rng(12345))
-    cache.write_bytes(pickle.dumps(floors))
+    if cache.is_file():
+        floors = pickle.loads(cache.read_bytes())
+    else:   # written whole, then renamed: a probe started beside this one never reads half a file
+        floors = truth_floors(ds, N, np.random.default_rng(12345))
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(floors))
+        tmp.replace(cache)
     name = "-".join([a.data, a.method, a.regime] + [f"{k}={v}" for k, v in sets.items()])
     out = runs / name
     cpu, wall = float("nan"), float("nan")

@@ -26,7 +26,7 @@ from difflab.kinds.audio.datasets import read_wav
 from difflab.kinds.image.cifar import read_cifar_binary, read_cifar_python_batch
 from difflab.kinds.image.idx import read_idx
 from difflab.kinds.vector.user import load_user_dataset
-from difflab.pipeline import build_network, build_process
+from difflab.pipeline import build_network, build_process, resolve_process_config
 from difflab.run import load
 
 N_MUTANTS = 40          # per file format
@@ -188,9 +188,10 @@ def run_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("run")
     cfg = make_config({}, ["network.width=8", "network.depth=1", "network.emb_dim=4"], data="gmm")
     torch.manual_seed(0)
-    net = build_network(cfg, (2,), build_process(cfg.process))
+    process = resolve_process_config(cfg, np.zeros((4, 2)))    # as training fills in "auto" settings
+    net = build_network(cfg, (2,), build_process(process))
     save_tensors(folder / "model.safetensors", net.state_dict())
-    info = {"version": "0", "config": cfg.to_dict(), "process": cfg.process,
+    info = {"version": "0", "config": cfg.to_dict(), "process": process,
             "normaliser": {"shift": [0.0, 0.0], "scale": [1.0, 1.0]},
             "dataset": {"name": "gmm", "kind": "vector", "shape": [2]}, "train_seconds": 1.0}
     (folder / "config.json").write_text(json.dumps(info))

@@ -27,12 +27,15 @@ def ddpm_run(tmp_path_factory):
     {"name": "vp", "schedule": "linear", "n_steps": 1000, "beta_start": 1e-4, "beta_end": 0.02},
     {"name": "vp", "schedule": "cosine", "n_steps": 1000},
     {"name": "vp", "schedule": "cosine", "n_steps": 200, "cosine_s": 0.02},     # written out as trained_betas
-], ids=["linear", "cosine", "cosine-s"])
+    {"name": "vp", "schedule": "linear", "n_steps": 1000, "beta_start": 1e-4, "beta_end": 0.02, "max_ratio": 10.0},
+], ids=["linear", "cosine", "cosine-s", "cut-short"])
 def test_scheduler_config_has_difflabs_alpha_bars(process):
     """diffusers' alphas_cumprod[k] is difflab's alpha_bar at grid step k + 1 (time (k + 1) / T)."""
     sched = diffusers.DDPMScheduler.from_config(scheduler_config(process))
     vp = make_process(process)
-    np.testing.assert_allclose(sched.alphas_cumprod.double().numpy(), vp.alpha_bars[1:].numpy(), rtol=1e-5, atol=1e-7)
+    assert len(sched.alphas_cumprod) == vp.top_step          # T, or the top level of a process cut short
+    np.testing.assert_allclose(sched.alphas_cumprod.double().numpy(), vp.alpha_bars[1:vp.top_step + 1].numpy(),
+                               rtol=1e-5, atol=1e-7)
 
 
 def test_ve_runs_have_no_scheduler_config():
@@ -47,13 +50,14 @@ def test_diffusers_ddim_drives_the_run_and_matches_difflabs_ddim(ddpm_run):
     scheduler.set_timesteps(50)
     ts = ddpm_run.times("ddim", 50)
     assert len(scheduler.timesteps) == len(ts) - 1
-    np.testing.assert_array_equal((scheduler.timesteps.numpy() + 1) / 1000, ts[:-1].numpy())   # the same grid
+    np.testing.assert_allclose((scheduler.timesteps.numpy() + 1) / 1000, ts[:-1].numpy(), rtol=1e-12)   # the same grid
 
     x_T = torch.randn(500, 2, generator=torch.Generator().manual_seed(1))
     eps_fn = ddpm_run.denoiser()
     ours = get_sampler("ddim")(eps_fn, ddpm_run.process, x_T, ts)
     x = x_T.clone()
-    T = scheduler.config.num_train_timesteps
+    T = ddpm_run.process.n_steps            # cut short at top_step < T: diffusers' grid ends there too
+    assert scheduler.config.num_train_timesteps == ddpm_run.process.top_step < T
     with torch.no_grad():
         for k in scheduler.timesteps:
             eps = eps_fn(x, torch.full((len(x),), (int(k) + 1) / T))
@@ -72,7 +76,7 @@ def test_model_card_says_what_a_reader_needs(ddpm_run):
     for words in ("DDPM on pinwheel", "## Data", "## Method", "## Training", "## Metrics", "floor median",
                   "verdict", "difflab.load(", "difflab sample", "DDIMScheduler", "schedule=linear", "150 of 150 steps"):
         assert words in card, words
-    assert "`ddpm`" in card and "every level of the process" in card
+    assert "`ddpm`, 1000 steps" in card and "T = 1000" in card
 
 
 def test_model_card_of_a_dsm_run_without_metrics(tmp_path):

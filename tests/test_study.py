@@ -14,7 +14,7 @@ def test_dsm_defaults_to_ancestral_sampling_and_langevin_keeps_its_options():
     assert make_config(data="mnist", method="ddpm", quiet=True).steps == 7000            # its preset's
     cfg = make_config(method="dsm", sampler="langevin")
     assert (cfg.sampler, cfg.sample_steps) == ("langevin", None)
-    assert make_config(method="ddpm").sample_steps is None
+    assert make_config(method="ddpm").sample_steps == 1000      # 1000 log-SNR steps from where x_t is pure noise
 
 
 def test_difflab_run_writes_every_run_picture_and_report(tmp_path, capsys):

@@ -51,7 +51,7 @@ def noise_ratio_of(normaliser, sigma: float) -> float:
 def matching_time(process, ratio: float) -> float:
     """The time t* with sigma(t*) / alpha(t*) = ratio, within the levels the network was trained on."""
     lo = float(process.noise_ratio(smallest_level_time(process)))
-    hi = float(process.noise_ratio(1.0))
+    hi = process.top_ratio()
     if not lo * (1 - 1e-6) <= ratio <= hi:
         raise DifflabError(f"noise ratio {ratio:.4g} (sigma / data scale) lies outside the process's range "
                            f"[{lo:.4g}, {hi:.4g}]; choose a sigma inside it")

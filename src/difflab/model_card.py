@@ -7,10 +7,12 @@ after `difflab evaluate` has written metrics.json.
 
 The diffusers mapping (checked in tests/test_model_card.py): diffusers' timestep k uses
 alphas_cumprod[k], the product of the first k + 1 betas, which is difflab's alpha_bar at grid step
-k + 1, so the network is called at difflab time t = (k + 1) / num_train_timesteps. With
+k + 1, so the network is called at difflab time t = (k + 1) / T (T = the process's n_steps). With
 `timestep_spacing: trailing` diffusers' 50-step DDIM grid is difflab's `ddim` grid with 50 steps
 (grid steps T, T - T/50, ..., T/50, then 0), and `set_alpha_to_one` (DDIM's default) makes its last
-step land on the data, as difflab's does. Samples are in the run's normalised units.
+step land on the data, as difflab's does. Samples are in the run's normalised units. A process cut
+short at its `top_step` (`max_ratio`: DDPM on small data) is written as its first top_step betas,
+so diffusers' grids start where the network's training stopped, as difflab's do.
 """
 from __future__ import annotations
 
@@ -35,15 +37,16 @@ def scheduler_config(process: dict) -> dict | None:
         return None
     vp = make_process(process)                               # the betas, exactly as training built them
     schedule = {"linear": "linear", "cosine": "squaredcos_cap_v2"}[vp.schedule]
-    exact = vp.schedule == "linear" or math.isclose(vp.cosine_s, 0.008)
+    whole = vp.top_step == vp.n_steps
+    exact = whole and (vp.schedule == "linear" or math.isclose(vp.cosine_s, 0.008))
     return {
         "_class_name": "DDPMScheduler",
         "_diffusers_version": DIFFUSERS_VERSION,
-        "num_train_timesteps": vp.n_steps,               # T: difflab time t = (timestep + 1) / T
+        "num_train_timesteps": vp.top_step,              # T unless cut short; difflab time t = (timestep + 1) / T
         "beta_start": vp.beta_start,
         "beta_end": vp.beta_end,
         "beta_schedule": schedule,
-        "trained_betas": None if exact else [float(b) for b in vp.betas],
+        "trained_betas": None if exact else [float(b) for b in vp.betas[:vp.top_step]],
         "variance_type": "fixed_small",                  # ancestral sampling with DDPM's beta-tilde
         "prediction_type": "epsilon",                    # the network predicts the noise
         "clip_sample": False,                            # samples are in normalised units, not [-1, 1]
@@ -75,7 +78,8 @@ def model_card(run_dir: Path, info: dict, has_scheduler: bool) -> str:
                 "A run folder of difflab (diffusion models on any kind of data): the weights, the settings "
                 "they were trained with, how well they do, and how to use them.",
                 _data(cfg, ds, info.get("categories")), _method(cfg, info), _training(cfg, info, run_dir),
-                _metrics(run_dir, info), _usage(name, cfg, ds, has_scheduler), _files(has_scheduler)]
+                _metrics(run_dir, info), _usage(name, cfg, ds, has_scheduler, info["process"].get("n_steps")),
+                _files(has_scheduler)]
     return "\n\n".join(s for s in sections if s) + "\n"
 
 
@@ -143,7 +147,7 @@ def _metrics(run_dir: Path, info: dict) -> str:
             + "\n".join("    " + line for line in text.splitlines()))
 
 
-def _usage(name: str, cfg: dict, ds: dict, has_scheduler: bool) -> str:
+def _usage(name: str, cfg: dict, ds: dict, has_scheduler: bool, n_steps: int | None) -> str:
     conditional = " labels=3," if cfg.get("class_conditional") else ""
     text = ["## Use", "", "```python", "import difflab", "",
             f'run = difflab.load("{name}")                 # safetensors + JSON: nothing is unpickled',
@@ -156,14 +160,14 @@ def _usage(name: str, cfg: dict, ds: dict, has_scheduler: bool) -> str:
             f"difflab evaluate {name} --samples samples.npy             # writes metrics.json", "```"]
     if has_scheduler:
         text += ["", "With diffusers (`scheduler_config.json`; diffusers' timestep k is difflab's time "
-                 "t = (k + 1) / num_train_timesteps):", "",
+                 f"t = (k + 1) / {n_steps}, the process's n_steps):", "",
                  "```python", "import torch, difflab", "from diffusers import DDIMScheduler", "",
                  f'run = difflab.load("{name}")',
                  f'scheduler = DDIMScheduler.from_pretrained("{name}")',
                  "scheduler.set_timesteps(50)",
                  "eps_fn = run.denoiser()           # the network (x0 clipped to the data's range for images)",
                  f"x = torch.randn(16, {', '.join(map(str, ds['shape']))})",
-                 "T = scheduler.config.num_train_timesteps",
+                 f"T = {n_steps}                        # the process's n_steps",
                  "for k in scheduler.timesteps:",
                  "    eps = eps_fn(x, torch.full((len(x),), (int(k) + 1) / T))",
                  "    x = scheduler.step(eps, k, x).prev_sample",

@@ -10,6 +10,7 @@ from .nets import make_network
 from .nets.scaling import InputScaled
 from .nets.skip import GaussianSkip
 from .processes import is_categorical, make_process, sigma_max_from_data
+from .samplers.times import ode_start_ratio
 
 
 def build_dataset(cfg: Config):
@@ -22,11 +23,16 @@ def build_dataset(cfg: Config):
 
 
 def resolve_process_config(cfg: Config, x_train_normalised: np.ndarray, categories=None) -> dict:
-    """The process settings with data-dependent values filled in (VE's sigma_max = "auto"; a
-    categorical process's n_classes, the number of the data's `categories`)."""
+    """The process settings with data-dependent values filled in (VE's sigma_max = "auto"; VP's
+    max_ratio = "auto", the noise ratio where the data's size makes x_t pure noise, see
+    `samplers.times.ode_start_ratio`; a categorical process's n_classes, the number of the data's
+    `categories`)."""
     pc = dict(cfg.process)
     if pc.get("name") == "ve" and pc.get("sigma_max", "auto") == "auto":
         pc["sigma_max"] = sigma_max_from_data(x_train_normalised)
+    if pc.get("name") == "vp" and pc.get("max_ratio") == "auto":
+        full = make_process({**pc, "max_ratio": None})
+        pc["max_ratio"] = ode_start_ratio(full, int(np.prod(x_train_normalised.shape[1:])))
     if categories is not None:
         pc.setdefault("n_classes", len(categories))
     return pc

@@ -108,3 +108,27 @@ def test_default_times_are_decreasing_and_on_the_grid():
 def test_make_process_lists_valid_names():
     with pytest.raises(DifflabError, match="valid names: masked, ve, vp"):
         make_process({"name": "sde"})
+
+
+def test_vp_cut_short_at_max_ratio():
+    """max_ratio stops training draws, the sampling grids and the top time at the first grid step
+    whose noise ratio reaches it, rounded up to a multiple of T / 10; None keeps the whole schedule."""
+    whole, cut = VPProcess(time_sampling="log-snr"), VPProcess(time_sampling="log-snr", max_ratio=10.0)
+    assert (whole.top_step, whole.top_time(), whole.max_ratio) == (1000, 1.0, None)
+    first = int((((1 - cut.alpha_bars) / cut.alpha_bars).sqrt() >= 10.0).nonzero()[0])   # grid index reaching 10
+    assert cut.top_step == 100 * math.ceil(first / 100) == 700 and cut.top_time() == 0.7
+    assert 10.0 <= cut.top_ratio() < float(cut.noise_ratio((first + 100) / 1000))
+    g = torch.Generator().manual_seed(0)
+    for proc in (cut, VPProcess(max_ratio=10.0)):                              # log-snr and uniform draws
+        t = proc.train_times(20000, generator=g)
+        assert float(t.max()) == pytest.approx(0.7) and float(t.min()) == pytest.approx(0.001)
+    w = cut.train_time_weights()
+    assert float(w[700:].sum()) == 0 and float(w.sum()) == pytest.approx(1.0)
+    assert torch.allclose(w[:700] / w[:700].sum(), whole.train_time_weights()[:700] / whole.train_time_weights()[:700].sum())
+    ts = cut.default_times(None)
+    assert len(ts) == 701 and float(ts[0]) == pytest.approx(0.7) and float(ts[-1]) == 0.0
+    assert float(cut.default_times(50)[0]) == pytest.approx(0.7)
+    assert make_process(cut.config()).top_step == 700                        # saved with the run and rebuilt
+    assert VPProcess(max_ratio=1e6).top_step == 1000                          # beyond s(1): the whole schedule
+    with pytest.raises(DifflabError, match="max_ratio"):
+        VPProcess(max_ratio=-1.0)

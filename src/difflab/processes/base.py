@@ -83,6 +83,14 @@ class Process:
     def t_from_sigma(self, sigma) -> torch.Tensor:
         raise NotImplementedError
 
+    def top_time(self) -> float:
+        """The largest time training draws and sampling starts from (1 unless the process is cut short)."""
+        return 1.0
+
+    def top_ratio(self) -> float:
+        """The noise ratio sigma / alpha at `top_time()`."""
+        return float(self.noise_ratio(self.top_time()))
+
     def config(self) -> dict:
         """The settings that rebuild this process (saved with a run)."""
         raise NotImplementedError

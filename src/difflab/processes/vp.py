@@ -33,14 +33,21 @@ def cosine_betas(n_steps: int, s: float = 0.008, max_beta: float = 0.999) -> tor
 
 
 class VPProcess(Process):
-    """DDPM: alpha(t) = sqrt(alpha_bar(t)), sigma(t) = sqrt(1 - alpha_bar(t))."""
+    """DDPM: alpha(t) = sqrt(alpha_bar(t)), sigma(t) = sqrt(1 - alpha_bar(t)).
+
+    max_ratio (None: off) cuts the process short at `top_step`, the first grid step whose noise
+    ratio sigma / alpha reaches it (rounded up to a multiple of T / 10): training draws no step
+    above it and sampling and the likelihood start there, from N(0, I). The linear schedule runs to s(1) = 157; for 2D data x_t is pure
+    noise from s = 10 on (`samplers.times.ode_start_ratio`, which the ddpm method's "auto" uses),
+    and the levels above it took a third of the log-SNR draws (BENCHMARKS.md, "Exact likelihood").
+    """
 
     name = "vp"
     variance_preserving = True     # alpha^2 + sigma^2 = 1: inputs need no rescaling (nets/scaling.py)
 
     def __init__(self, schedule: str = "linear", n_steps: int = 1000, beta_start: float = 1e-4,
                  beta_end: float = 0.02, cosine_s: float = 0.008, max_alpha_end: float = 0.02,
-                 time_sampling: str = "uniform"):
+                 time_sampling: str = "uniform", max_ratio: float | None = None):
         if schedule not in SCHEDULES:
             raise unknown_name("beta schedule", schedule, SCHEDULES)
         if not isinstance(n_steps, int) or n_steps < 1:
@@ -58,11 +65,21 @@ class VPProcess(Process):
             betas = cosine_betas(n_steps, cosine_s)
         if time_sampling not in TIME_SAMPLING:
             raise unknown_name("process.time_sampling", time_sampling, TIME_SAMPLING)
+        if max_ratio is not None and not (isinstance(max_ratio, (int, float)) and max_ratio > 0):
+            raise DifflabError(f"process.max_ratio must be a positive number or null, got {max_ratio!r}")
         self.schedule, self.n_steps, self.time_sampling = schedule, n_steps, time_sampling
         self.beta_start, self.beta_end, self.cosine_s = beta_start, beta_end, cosine_s
         self.betas = betas                                                    # (T,)
         self.alpha_bars = torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(1 - betas, 0)])  # (T+1,)
         self._log_ab = self.alpha_bars.log()
+        # The top level: the first grid step whose noise ratio reaches max_ratio, rounded up to a
+        # multiple of T / 10 so that 10, 20, 25, 50 or 100 steps divide it (diffusers' DDIM steps by
+        # top_step // steps); T when None or beyond
+        self.max_ratio = None if max_ratio is None else float(max_ratio)
+        ratios = ((1 - self.alpha_bars[1:]) / self.alpha_bars[1:]).sqrt()
+        reached = (ratios >= self.max_ratio).nonzero() if self.max_ratio is not None else []
+        unit = max(1, n_steps // 10)
+        self.top_step = min(n_steps, -(-(int(reached[0]) + 1) // unit) * unit) if len(reached) else n_steps
         # Sampling starts from N(0, I): the schedule must end near pure noise, else every
         # sample starts from the wrong prior (a 50-step linear schedule ends at alpha_bar = 0.60).
         self._time_weights = self.train_time_weights().float()   # drawn from at every training step
@@ -97,32 +114,38 @@ class VPProcess(Process):
         schedule, where the fine structure of 2D data is decided; log-snr spends about a third
         there. The minimiser of the eps loss at each t is the same either way, E[eps | x_t]:
         only how the network's capacity and the gradient noise are spread over t changes.
+        Steps above `top_step` (a process cut short by max_ratio) get none.
         """
         T = self.n_steps
         if self.time_sampling == "uniform":
-            return torch.full((T,), 1.0 / T, dtype=torch.float64)
-        ab = self.alpha_bars.clamp(max=1 - 1e-12)
-        log_r = 0.5 * (torch.log1p(-ab) - ab.log())             # (T+1,), -inf at i = 0
-        log_r[0] = log_r[1] - (log_r[2] - log_r[1]) if T > 1 else log_r[1] - 1.0
-        w = (log_r[1:] - log_r[:-1]).clamp(min=0)
+            w = torch.ones(T, dtype=torch.float64)
+        else:
+            ab = self.alpha_bars.clamp(max=1 - 1e-12)
+            log_r = 0.5 * (torch.log1p(-ab) - ab.log())             # (T+1,), -inf at i = 0
+            log_r[0] = log_r[1] - (log_r[2] - log_r[1]) if T > 1 else log_r[1] - 1.0
+            w = (log_r[1:] - log_r[:-1]).clamp(min=0)
+        w[self.top_step:] = 0
         return w / w.sum()
 
     def train_times(self, batch, generator=None, device="cpu"):
-        """Grid times {1, ..., T} / T drawn with `train_time_weights()` (uniform: as in DDPM)."""
+        """Grid times {1, ..., top_step} / T drawn with `train_time_weights()` (uniform: as in DDPM)."""
         if self.time_sampling == "uniform":
-            i = torch.randint(1, self.n_steps + 1, (batch,), generator=generator, device=device)
+            i = torch.randint(1, self.top_step + 1, (batch,), generator=generator, device=device)
         else:
             w = self._time_weights.to(device)
             i = torch.multinomial(w, batch, replacement=True, generator=generator) + 1
         return i.float() / self.n_steps
 
     def default_times(self, steps=None):
-        """`steps` transitions on the integer grid from T to 0 (all T when None)."""
-        steps = self.n_steps if steps is None else steps
+        """`steps` transitions on the integer grid from `top_step` (T unless cut short) to 0 (all when None)."""
+        steps = self.top_step if steps is None else steps
         if steps < 1:
             raise DifflabError(f"the number of sampling steps must be positive, got {steps}")
-        i = torch.linspace(self.n_steps, 0, steps + 1, dtype=torch.float64).round().unique_consecutive()
+        i = torch.linspace(self.top_step, 0, steps + 1, dtype=torch.float64).round().unique_consecutive()
         return i / self.n_steps
+
+    def top_time(self):
+        return self.top_step / self.n_steps
 
     def t_from_sigma(self, sigma):
         """Inverse of sigma(t) (monotone), by interpolation on the grid."""
@@ -137,4 +160,4 @@ class VPProcess(Process):
     def config(self):
         return {"name": "vp", "schedule": self.schedule, "n_steps": self.n_steps,
                 "beta_start": self.beta_start, "beta_end": self.beta_end, "cosine_s": self.cosine_s,
-                "time_sampling": self.time_sampling}
+                "time_sampling": self.time_sampling, "max_ratio": self.max_ratio}

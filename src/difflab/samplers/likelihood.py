@@ -3,10 +3,11 @@
 In the scaled state y = x / alpha and the noise ratio s = sigma / alpha the PF-ODE is
 dy/ds = eps_hat(alpha y, t(s)) (see ode.py). Along a trajectory the instantaneous change of
 variables (Chen et al. 2018) gives d log p_s(y(s)) / ds = -div_y eps_hat, so, integrating from
-the data end s_0 = noise_ratio(t_min) to s_1 = noise_ratio(1),
+the data end s_0 = noise_ratio(t_min) to s_1 = noise_ratio(t_1), t_1 = `process.top_time()` (1,
+or for DDPM on small data the level where x_t is pure noise),
 
     log p_{t_min}(x) = log N(x_1; 0, sigma(1)^2 I)             (the prior, `process.prior_logp`)
-                       + d log alpha(1) - d log alpha(t_min)    (the Jacobians of x = alpha y)
+                       + d log alpha(t_1) - d log alpha(t_min)  (the Jacobians of x = alpha y)
                        + integral_{s_0}^{s_1} div_y eps_hat ds,     div_y = alpha div_x.
 
 The integral runs in u = log s with `steps` classical Runge-Kutta (RK4) steps: in log s the
@@ -26,8 +27,9 @@ Where the integral starts:
   (~5e-5 d); sharper densities (thin spirals) lose more.
 - VE (NCSN): sigma(0) = sigma_min > 0, so the data are treated as x0 + sigma_min eps, i.e. the
   reported density is that of the data smoothed by N(0, sigma_min^2 I).
-At the other end, the prior N(0, sigma(1)^2 I) stands in for p_1; their mismatch (VE: the data
-mean over sigma_max; VP: alpha(1) ~ 0.006) is part of the model's error.
+At the other end, the prior N(0, sigma(1)^2 I) stands in for p_{t_1}; their mismatch (VE: the data
+mean over sigma_max; VP: alpha(t_1), 0.006 at t_1 = 1 and 0.1 at DDPM's top for 2D data) is part
+of the model's error.
 
 Densities here are of the normalised data; `run_likelihood` adds the normaliser's log-Jacobian
 (log p_raw(x) = log p_norm(x_n) + log |dx_n/dx|) and reports nats and bits per dimension.
@@ -109,7 +111,7 @@ def log_likelihood(denoise_fn, process, x0, *, steps: int = DEFAULT_STEPS, diver
     if not isinstance(n_probes, int) or n_probes < 1:
         raise DifflabError(f"the number of probes must be a positive integer, got {n_probes!r}")
     t_min = smallest_level_time(process) if t_min is None else float(t_min)
-    s0, s1 = float(process.noise_ratio(t_min)), float(process.noise_ratio(1.0))
+    s0, s1 = float(process.noise_ratio(t_min)), process.top_ratio()
     if not 0 < s0 < s1:
         raise DifflabError(f"t_min = {t_min} must carry noise (sigma > 0) and lie below 1")
     d = x0[0].numel()
@@ -119,7 +121,7 @@ def log_likelihood(denoise_fn, process, x0, *, steps: int = DEFAULT_STEPS, diver
     us = torch.linspace(math.log(s0), math.log(s1), 2 * steps + 1, dtype=torch.float64)
     ss = us.exp()
     ts = t_from_noise_ratio(process, ss)
-    ts[0], ts[-1] = t_min, 1.0
+    ts[0], ts[-1] = t_min, process.top_time()
     alphas = process.alpha(ts)
     h = float(us[1] - us[0]) * 2
 

@@ -74,7 +74,7 @@ def karras_times(process, steps: int, rho: float = KARRAS_RHO, s_min: float | No
     s_i = (s_max^(1/rho) + i / (n - 1) * (s_min^(1/rho) - s_max^(1/rho)))^rho;
     rho = math.inf gives its limit, log s evenly spaced (uniform in log-SNR).
 
-    s_max = noise_ratio(1), s_min = noise_ratio at `smallest_level_time` (VP: the first DDPM
+    s_max = the noise ratio at the process's `top_time()` (1 unless cut short), s_min = noise_ratio at `smallest_level_time` (VP: the first DDPM
     level; VE: sigma_min). When the process reaches sigma = 0 at t = 0 (VP) the grid has
     `steps` positive levels followed by t = 0; otherwise (VE) it has `steps + 1` levels ending
     at s_min, and the sampler's final Tweedie step (`finish`) denoises from there.
@@ -98,7 +98,7 @@ def karras_times(process, steps: int, rho: float = KARRAS_RHO, s_min: float | No
 
 def _karras_times(process, steps, rho, s_min, s_max):
     t_low = smallest_level_time(process) if s_min is None else None
-    s_max = float(process.noise_ratio(1.0)) if s_max is None else float(s_max)
+    s_max = process.top_ratio() if s_max is None else float(s_max)
     s_min = float(process.noise_ratio(t_low)) if s_min is None else float(s_min)
     if not 0 < s_min < s_max:
         raise DifflabError(f"need 0 < s_min < s_max, got s_min={s_min}, s_max={s_max}")
@@ -113,8 +113,8 @@ def _karras_times(process, steps, rho, s_min, s_max):
         else:
             ratios = (s_max ** (1 / rho) + ramp * (s_min ** (1 / rho) - s_max ** (1 / rho))) ** rho
     ts = t_from_noise_ratio(process, ratios)
-    if s_max == float(process.noise_ratio(1.0)):
-        ts[0] = 1.0                                         # exact ends, free of bisection rounding
+    if s_max == process.top_ratio():
+        ts[0] = process.top_time()                          # exact ends, free of bisection rounding
     if t_low is not None and n > 1:
         ts[-1] = t_low
     if to_zero:
@@ -125,7 +125,7 @@ def _karras_times(process, steps, rho, s_min, s_max):
 def ode_start_ratio(process, dim: int | None) -> float:
     """The noise ratio where the ODE grids start: s(1), or for a variance-preserving process
     with data of `dim` values the smaller sqrt(dim / ODE_START_SNR) (see ODE_START_SNR)."""
-    s1 = float(process.noise_ratio(1.0))
+    s1 = process.top_ratio()
     if dim is None or not getattr(process, "variance_preserving", False):
         return s1
     return min(s1, math.sqrt(dim / ODE_START_SNR))
