@@ -19,8 +19,8 @@ Models:
     python benchmarks/bench_likelihood.py --from-json part1.json part2.json     (writes the section)
     python benchmarks/bench_likelihood.py --quick                              (smoke run, prints)
 
-`--datasets` splits the work between processes; `--from-json` merges their raw rows into the
-`likelihood` section of BENCHMARKS.md.
+`--datasets`, `--budget-only` and `--long-regimes` (none) split the work between processes;
+`--from-json` merges their raw rows into the `likelihood` section of BENCHMARKS.md.
 """
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REGIMES, get_run, load_note, machine, median, publish, reused  # noqa: E402
 
+import difflab  # noqa: E402
 import difflab.data  # noqa: E402
 from difflab.samplers.likelihood import DEFAULT_STEPS, run_likelihood  # noqa: E402
 
@@ -49,14 +50,44 @@ LONG = {"ddpm": 30000, "dsm": 17000}      # steps of about 120 s of one idle cor
 RUN_NAME = re.compile(r"^(?P<data>[a-z0-9]+)-(?P<method>ddpm|dsm)-(?P<regime>split|fresh)-(?P<seed>\d+)$")
 
 
-def reused_runs(dirs, datasets):
-    """(data, method, regime, seed, run) for every bench_2d network in `dirs`, checked against today's defaults."""
+def reused_runs(dirs, datasets, methods=("ddpm", "dsm"), check=True):
+    """(data, method, regime, seed, run) for every bench_2d network in `dirs`, checked against today's
+    defaults (`check`; unchecked: networks of earlier defaults, loaded as they were trained)."""
     for d in dirs:
         for out in sorted(Path(d).iterdir()):
             m = RUN_NAME.match(out.name)
-            if m and m["data"] in datasets and (out / "model.safetensors").is_file():
-                yield m["data"], m["method"], m["regime"], int(m["seed"]), reused(out, m["data"], m["method"],
-                                                                                   REGIMES[m["regime"]])
+            if m and m["data"] in datasets and m["method"] in methods and (out / "model.safetensors").is_file():
+                seed = int(m["seed"])
+                yield m["data"], m["method"], m["regime"], seed, (
+                    reused(out, m["data"], m["method"], {**REGIMES[m["regime"]], "data_seed": seed}) if check
+                    else difflab.load(out))
+
+
+def kde_log_density(centres, x, bandwidth):
+    """log of the Gaussian KDE with an isotropic `bandwidth` (after scaling each coordinate by the
+    centres' std) at points x (N, d); chunked over x."""
+    scale = centres.std(0)
+    c, d = centres / scale, centres.shape[1]
+    out = []
+    for i in range(0, len(x), 500):
+        sq = ((x[i:i + 500, None, :] / scale - c[None]) ** 2).sum(-1)
+        z = -0.5 * sq / bandwidth ** 2
+        top = z.max(1, keepdims=True)
+        out.append(top[:, 0] + np.log(np.exp(z - top).mean(1)))
+    return np.concatenate(out) - d * np.log(bandwidth) - 0.5 * d * np.log(2 * np.pi) - np.log(scale).sum()
+
+
+def kde_reference(data, seed, points) -> dict:
+    """What the 2000-point training split of seed `seed` allows a plain density estimate: the Gaussian
+    KDE of those points, its bandwidth chosen on the split's own 500 test points (as a user could),
+    scored like a model: KL = its NLL - the true NLL of `points`, with the paired standard error."""
+    ds = difflab.data.get_dataset(data, seed=seed)
+    bandwidths = np.exp(np.linspace(np.log(0.02), np.log(1.0), 30))
+    best = max(bandwidths, key=lambda h: kde_log_density(ds.train, ds.test, h).mean())
+    gap = ds.log_prob(points) - kde_log_density(ds.train, points, best)
+    return {"data": data, "method": "kde", "regime": "split", "seed": seed, "kind": "kde", "steps": 0,
+            "train_seconds": 0.0, "bandwidth": float(best), "kl_nats": float(gap.mean()),
+            "kl_se": float(gap.std(ddof=1) / np.sqrt(len(gap)))}
 
 
 def score(run, points) -> dict:
@@ -86,16 +117,26 @@ def measure(a) -> list[dict]:
         if a.reuse:
             for _, method, regime, seed, run in reused_runs(a.reuse, [data]):
                 add(data, method, regime, seed, run, "default", points)
-        else:
+        elif not a.budget_only:
             for method in ("ddpm", "dsm"):
                 for regime in REGIMES:
                     run, _ = get_run(runs, data, method, regime, 300 if a.quick else None)
                     add(data, method, regime, 0, run, "default", points)
+        for _, method, regime, seed, run in reused_runs(a.earlier, [data], ["ddpm"], check=False):
+            add(data, method, regime, seed, run, "earlier", points)
+        for seed in a.kde_seeds:
+            rows.append(kde_reference(data, seed, points))
+            print(f"{data:12s} KDE of the split of seed {seed} (bandwidth {rows[-1]['bandwidth']:.3f}): "
+                  f"KL {rows[-1]['kl_nats']:.3f} +- {rows[-1]['kl_se']:.3f}", flush=True)
         for method in ("ddpm", "dsm"):
             for regime in a.long_regimes:
                 run, _ = get_run(runs, data, method, regime, long[method])
                 add(data, method, regime, 0, run, "budget", points)
     return rows
+
+
+KINDS = ("default", "earlier", "budget", "kde")
+METHOD_NAMES = {"ddpm": "DDPM (VP)", "dsm": "DSM (VE)", "kde": "Gaussian KDE of the split"}
 
 
 def section(rows, meta) -> str:
@@ -105,28 +146,33 @@ def section(rows, meta) -> str:
              f"(the same points for every model of that dataset; exact divergence, {DEFAULT_STEPS} RK4 steps in log "
              "noise ratio, from t_min = 1/T (VP) or sigma_min (VE)). KL = model NLL - true NLL of those points, in "
              "nats per point, +- its paired standard error over the points. A model passes when gap + 2 se is at "
-             f"most {TARGET} nats (issue 14). **default**: today's defaults (DDPM 12000 steps, DSM 8000), the "
-             "core table's networks (`--reuse`) or trained here, one per seed; **budget**: trained longer, about 120 s of one idle core, seed 0. "
-             "Regimes as in the core table: split = the 2000-point training split (data_seed = seed), fresh = "
-             "every batch from the truth. Train s: the wall time of the training call (median over seeds).", "",
+             f"most {TARGET} nats (issue 14). Rows: **default**, today's defaults (DDPM 12000 steps, DSM 8000), the "
+             "core table's networks (`--reuse`) or trained here, one per seed; **earlier**, DDPM networks of the "
+             "earlier defaults (the whole linear schedule, up to s = 157), scored as they were trained; **budget**, "
+             "trained longer, about 120 s of one idle core, seed 0; **kde**, what the 2000 points of each seed's "
+             "split allow a plain density estimate: their Gaussian KDE, its bandwidth (in units of the data's "
+             "std) chosen on that split's own 500 test points. Regimes as in the core table: split = the "
+             "2000-point training split (data_seed = seed), fresh = every batch from the truth. Train s: the wall "
+             "time of the training call (median over seeds).", "",
              "| dataset | method | regime | models | steps | train s | KL +- se, per seed | gap + 2 se, per seed | "
              "passing |", "|---|---|---|---|---|---|---|---|---|"]
     groups = {}
     for r in rows:
         groups.setdefault((r["data"], r["method"], r["regime"], r["kind"]), []).append(r)
     order = {d: i for i, d in enumerate(DATASETS)}
-    passing = {"default": [0, 0], "budget": [0, 0]}
-    for key in sorted(groups, key=lambda k: (order.get(k[0], 99), k[3] != "default", k[1], k[2] != "split")):
+    passing = {k: [0, 0] for k in KINDS}
+    for key in sorted(groups, key=lambda k: (order.get(k[0], 99), k[2] != "fresh", KINDS.index(k[3]), k[1])):
         rs = sorted(groups[key], key=lambda r: r["seed"])
         bounds = [r["kl_nats"] + 2 * r["kl_se"] for r in rs]
         ok = sum(b <= TARGET for b in bounds)
         passing[key[3]][0] += ok
         passing[key[3]][1] += len(rs)
-        lines.append(f"| {key[0]} | {key[1].upper()} ({'VP' if key[1] == 'ddpm' else 'VE'}) | {key[2]} | {key[3]} | "
-                     f"{rs[0]['steps']} | {median([r['train_seconds'] for r in rs]):.0f} | "
+        steps = "-" if key[3] == "kde" else rs[0]["steps"]
+        secs = "-" if key[3] == "kde" else f"{median([r['train_seconds'] for r in rs]):.0f}"
+        lines.append(f"| {key[0]} | {METHOD_NAMES[key[1]]} | {key[2]} | {key[3]} | {steps} | {secs} | "
                      + ", ".join(f"{r['kl_nats']:.3f} +- {r['kl_se']:.3f}" for r in rs) + " | "
                      + ", ".join(f"{b:.3f}" for b in bounds) + f" | {ok}/{len(rs)} |")
-    lines += ["", "Models with gap + 2 se within the target: "
+    lines += ["", "Within the target (gap + 2 se): "
               + "; ".join(f"{k} {v[0]}/{v[1]}" for k, v in passing.items() if v[1]) + "."]
     return "\n".join(lines)
 
@@ -137,7 +183,13 @@ def main():
     ap.add_argument("--runs", default=None, help="folder of the runs trained here (reused when already there)")
     ap.add_argument("--datasets", nargs="*", default=None, help=f"default: {' '.join(DATASETS)}")
     ap.add_argument("--long", nargs="*", default=[], metavar="METHOD=STEPS", help=f"budget steps (default {LONG})")
-    ap.add_argument("--long-regimes", nargs="*", default=["fresh"], choices=list(REGIMES))
+    ap.add_argument("--long-regimes", nargs="*", default=["fresh"], choices=list(REGIMES),
+                    help="regimes of the budget rows (none: no budget rows)")
+    ap.add_argument("--budget-only", action="store_true", help="no default rows (another process scores them)")
+    ap.add_argument("--earlier", nargs="*", default=[], metavar="DIR",
+                    help="bench_2d.py folders of DDPM networks trained with earlier defaults, scored as they are")
+    ap.add_argument("--kde-seeds", nargs="*", type=int, default=[0], help="splits whose Gaussian KDE is scored "
+                    "as the reference of what 2000 points allow (none: no KDE rows)")
     ap.add_argument("--points", type=int, default=2000, help="truth points scored per model")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--quick", action="store_true", help="gmm only, 300-400 steps, 200 points; prints only")
