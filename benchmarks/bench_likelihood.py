@@ -109,7 +109,8 @@ def measure(a) -> list[dict]:
              "steps": run.info["steps_done"], "train_seconds": run.train_seconds, **score(run, points)}
         rows.append(r)
         print(f"{data:12s} {method:4s} {regime:5s} seed {seed} {kind:7s} {r['steps']:6d} steps "
-              f"({r['train_seconds']:.0f} s): KL {r['kl_nats']:.3f} +- {r['kl_se']:.3f} ({r['seconds']:.0f} s)", flush=True)
+              f"({r['train_seconds']:.0f} s): KL {r['kl_nats']:.3f} +- {r['kl_se']:.3f} ({r['seconds']:.0f} s)",
+              flush=True)
 
     for data in datasets:
         ds = difflab.data.get_dataset(data)

@@ -27,10 +27,9 @@ from .samplers.times import check_grid
 METHODS = {
     "ddpm": {
         # max_ratio "auto": training, sampling and the likelihood stop at the noise ratio where the
-        # data's size makes x_t pure noise (s = 10 for 2D data; images keep all 1000 levels), not at
-        # the linear schedule's s(1) = 157. Above it a third of the log-SNR draws went to levels no
-        # sampler needs; cutting them takes KL(truth || model) on pinwheel from 0.19 to 0.07 nats
-        # (BENCHMARKS.md, "Exact likelihood").
+        # data's size makes x_t pure noise (s = 10 for 2D data: step 700 of 1000; images keep all
+        # 1000), not at the linear schedule's s(1) = 157. Above it went a third of the log-SNR draws;
+        # the cut halves KL(truth || model) on the 2D data (BENCHMARKS.md, "Exact likelihood").
         "process": {"name": "vp", "schedule": "linear", "n_steps": 1000, "beta_start": 1e-4, "beta_end": 0.02,
                     "time_sampling": "log-snr", "max_ratio": "auto"},
         "objective": "eps",

@@ -37,9 +37,10 @@ class VPProcess(Process):
 
     max_ratio (None: off) cuts the process short at `top_step`, the first grid step whose noise
     ratio sigma / alpha reaches it (rounded up to a multiple of T / 10): training draws no step
-    above it and sampling and the likelihood start there, from N(0, I). The linear schedule runs to s(1) = 157; for 2D data x_t is pure
-    noise from s = 10 on (`samplers.times.ode_start_ratio`, which the ddpm method's "auto" uses),
-    and the levels above it took a third of the log-SNR draws (BENCHMARKS.md, "Exact likelihood").
+    above it and sampling and the likelihood start there, from N(0, I). The linear schedule runs
+    to s(1) = 157; for 2D data x_t is pure noise from s = 10 on (`samplers.times.ode_start_ratio`,
+    which the ddpm method's "auto" uses), and the levels above it took a third of the log-SNR
+    draws (BENCHMARKS.md, "Exact likelihood").
     """
 
     name = "vp"
