@@ -212,6 +212,10 @@ def main():
     argv = " ".join(sys.argv[1:]).replace(str(a.runs), "DIR") if a.runs else " ".join(sys.argv[1:])
     for d in a.reuse or []:
         argv = argv.replace(d, "S")
+    for i, d in enumerate(a.earlier):
+        argv = argv.replace(d, f"E{i}")
+    if a.json:
+        argv = argv.replace(a.json, "PART.json")
     meta = {"machine": machine(), "points": a.points,
             "command": f"`python benchmarks/bench_likelihood.py {argv}` ({time.strftime('%Y-%m-%d')}, "
                        f"{(time.time() - started) / 60:.1f} min; {load_note(start_load)})"}
