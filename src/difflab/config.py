@@ -28,7 +28,7 @@ METHODS = {
     "ddpm": {
         # max_ratio "auto": training, sampling and the likelihood stop at the noise ratio where the
         # data's size makes x_t pure noise (s = 10 for 2D data: step 700 of 1000; images keep all
-        # 1000), not at the linear schedule's s(1) = 157. Above it went a third of the log-SNR draws;
+        # 1000), not at the linear schedule's s(1) = 157. Above it went 28% of the log-SNR draws;
         # the cut takes KL(truth || model) on fresh 2D data to 25-59% of what it was (BENCHMARKS.md,
         # "Exact likelihood").
         "process": {"name": "vp", "schedule": "linear", "n_steps": 1000, "beta_start": 1e-4, "beta_end": 0.02,

@@ -39,7 +39,7 @@ class VPProcess(Process):
     ratio sigma / alpha reaches it (rounded up to a multiple of T / 10): training draws no step
     above it and sampling and the likelihood start there, from N(0, I). The linear schedule runs
     to s(1) = 157; for 2D data x_t is pure noise from s = 10 on (`samplers.times.ode_start_ratio`,
-    which the ddpm method's "auto" uses), and the levels above it took a third of the log-SNR
+    which the ddpm method's "auto" uses), and the levels above it took 28% of the log-SNR
     draws (BENCHMARKS.md, "Exact likelihood").
     """
 
