@@ -22,6 +22,7 @@ Two training regimes, each seed with its own data split (data_seed = seed):
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -213,7 +214,7 @@ def main():
                         first_runs.setdefault(method, run)
                     times.append(run.train_seconds)
                     cpus.append(run.train_cpu_seconds)
-                    n_reused += run.train_cpu_seconds != run.train_cpu_seconds       # NaN: loaded, not trained
+                    n_reused += math.isnan(run.train_cpu_seconds)                     # NaN: loaded, not trained
                     cells.append(cell)
                     nfe = res.nfe
                     if not a.skip_timing and seed == seeds[0] and method not in sample_10k:   # one MLP for all 2D data

@@ -14,7 +14,6 @@ KL(truth || model) estimate on the 500 test points. The exploratory rows of BENC
 from __future__ import annotations
 
 import argparse
-import os
 import pickle
 import sys
 import time
@@ -29,6 +28,7 @@ from common import REGIMES, judge_cell, truth_floors  # noqa: E402
 import difflab  # noqa: E402
 import difflab.data  # noqa: E402
 from difflab.config import parse_value  # noqa: E402
+from difflab.files import atomic_write_bytes  # noqa: E402
 from difflab.samplers.likelihood import run_likelihood  # noqa: E402
 
 N = 2000
@@ -55,9 +55,7 @@ def main():
         floors = pickle.loads(cache.read_bytes())
     else:   # written whole, then renamed: a probe started beside this one never reads half a file
         floors = truth_floors(ds, N, np.random.default_rng(12345))
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(floors))
-        tmp.replace(cache)
+        atomic_write_bytes(cache, pickle.dumps(floors))
     name = "-".join([a.data, a.method, a.regime] + [f"{k}={v}" for k, v in sets.items()])
     out = runs / name
     cpu, wall = float("nan"), float("nan")

@@ -113,7 +113,8 @@ def log_likelihood(denoise_fn, process, x0, *, steps: int = DEFAULT_STEPS, diver
     t_min = smallest_level_time(process) if t_min is None else float(t_min)
     s0, s1 = float(process.noise_ratio(t_min)), process.top_ratio()
     if not 0 < s0 < s1:
-        raise DifflabError(f"t_min = {t_min} must carry noise (sigma > 0) and lie below 1")
+        raise DifflabError(f"t_min = {t_min} must carry noise (sigma > 0) and lie below the top time "
+                           f"{process.top_time():g}")
     d = x0[0].numel()
     probes = _probes(x0, n_probes, probe, generator) if divergence == "hutchinson" else None
 

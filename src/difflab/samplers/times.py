@@ -74,8 +74,8 @@ def karras_times(process, steps: int, rho: float = KARRAS_RHO, s_min: float | No
     s_i = (s_max^(1/rho) + i / (n - 1) * (s_min^(1/rho) - s_max^(1/rho)))^rho;
     rho = math.inf gives its limit, log s evenly spaced (uniform in log-SNR).
 
-    s_max = the noise ratio at the process's `top_time()` (1 unless cut short), s_min = noise_ratio at `smallest_level_time` (VP: the first DDPM
-    level; VE: sigma_min). When the process reaches sigma = 0 at t = 0 (VP) the grid has
+    s_max = the noise ratio at the process's `top_time()` (1 unless cut short), s_min = noise_ratio
+    at `smallest_level_time` (VP: the first DDPM level; VE: sigma_min). When the process reaches sigma = 0 at t = 0 (VP) the grid has
     `steps` positive levels followed by t = 0; otherwise (VE) it has `steps + 1` levels ending
     at s_min, and the sampler's final Tweedie step (`finish`) denoises from there.
     Returns a decreasing float64 tensor of times.
