@@ -140,8 +140,8 @@ def main(argv=None) -> None:
             "`src/difflab/configs/connect4-gaussian.yaml`; every sample decoded to an integer board (rounding each value to -1, 0 or 1, or "
             "the largest of a one-hot cell's three channels, as the preset's encoding says), none filtered. Legal = reachable in "
             "play (see `difflab.kinds.board`); new = legal and not in the training set, beside the same share for "
-            "truth samples of the same size; move-count TV beside two truth draws of the same size "
-            f"({settings['n_pairs']} pairs).\n\n" + text + "\n\n![generated boards and move counts](benchmarks/figures/games.png)\n"
+            "truth samples of the same size; move-count TV: the median over 5 fresh truth draws of the same size, "
+            f"beside the same median for truth draws ({settings['n_pairs']} draws, each against 5 others).\n\n" + text + "\n\n![generated boards and move counts](benchmarks/figures/games.png)\n"
             + (f"\n{a.note}\n" if a.note else ""))
     print(f"wrote {write_section('games', body)}")
 

@@ -77,6 +77,7 @@ RECIPE = dict(
                                                # Connect Four); generated before the clock starts
     compile=0,                                 # 1: torch.compile the network for training (needs a C++ compiler on a
                                                # CPU; the compilation counts in the budget)
+    pool="mean",                               # cellconv's whole-board term: "mean" or "meanmax" (KataGo's mean and max)
     symmetries=0,                              # 1: each training board rearranged by a random symmetry of its game
                                                # (the dataset option `symmetries`: tic-tac-toe's 8, Connect Four's mirror)
 )
@@ -119,7 +120,7 @@ def train(x0: torch.Tensor, steps: int, budget_s: float, seed: int, recipe=RECIP
         net = CellMLP((x0.shape[1],), K, width=recipe["width"], depth=recipe["depth"], time=recipe["time"])
     elif recipe["net"] == "cellconv":
         net = CellConv((x0.shape[1],), K, width=recipe["width"], depth=recipe["depth"], grid=(game.rows, game.cols),
-                       time=recipe["time"])
+                       time=recipe["time"], pool=recipe.get("pool", "mean"))
     else:
         net = Transformer((x0.shape[1],), K, width=recipe["width"], depth=recipe["depth"], heads=recipe["heads"],
                           mlp_ratio=recipe["mlp_ratio"], time=recipe["time"])
@@ -188,7 +189,7 @@ def bench_game(name: str, settings: dict, steps: int, budget_s: float, seed: int
     if save:
         torch.save({"recipe": RECIPE, "state": net.state_dict(), "steps": done, "seconds": seconds, "losses": losses,
                     "load_start": load_start}, save)
-    out = {"game": name, "cells": game.n_cells, "n_train": len(x_train), "data_seconds": data_seconds,
+    out = {"game": name, "seed": seed, "cells": game.n_cells, "n_train": len(x_train), "data_seconds": data_seconds,
            "data": RECIPE["data"], "steps": done, "train_seconds": seconds,
            "budget_s": budget_s, "load_start": load_start, "load_after_training": os.getloadavg()[0],
            "final_loss_nats": float(np.mean(losses[-500:])), "samplings": {}}
@@ -244,6 +245,8 @@ def report(r: dict) -> str:
 
 def _recipe_words(recipe: dict) -> str:
     net = f"{recipe.get('net', 'transformer')} {recipe['width']}x{recipe['depth']}"
+    if recipe.get("pool", "mean") != "mean":
+        net += f" ({recipe['pool']} pooling)"
     sym = (", symmetries" if recipe.get("symmetries") else "") + (", compiled" if recipe.get("compile") else "")
     wd = f", weight decay {recipe['weight_decay']:g}" if recipe.get("weight_decay") else ""
     data = (", fresh truth batches" if recipe.get("data", "split") == "fresh"
@@ -265,8 +268,9 @@ def publish_section(runs: list[dict], restore: list[dict] = (), notes: str = "")
              f"section) on {machine().rsplit(',', 1)[0]}, one torch thread, with other work on the machine (the "
              "1-minute load average on 2 cores is given with each run: above 2, this run had less than a core): "
              "training stops at the 10-minute budget (or at `--budget` seconds in the ablations), the cosine "
-             "learning-rate decay ending there. Legal, new-among-legal and move-count TV as in the Games section "
-             "(floors: 100 truth pairs of the same n), nothing filtered; the NLL bound is the masked ELBO in nats "
+             "learning-rate decay ending there. Legal and new-among-legal as in the Games section; the move-count TV "
+             "and the first-to-move difference are medians over 5 fresh truth draws of the same n, beside the p95 "
+             "of the same median for truth boards (100 truth draws, each against 5 others); nothing filtered; the NLL bound is the masked ELBO in nats "
              "per board (bits per cell), averaged over random maskings (+- its standard error over them).", ""]
     if full:
         lines += ["Runs at the full budget:", "",
@@ -429,6 +433,7 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="a tiny run and small counts")
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: STEPS of the game)")
     parser.add_argument("--budget", type=float, default=BUDGET_S, help=f"training seconds at most (default {BUDGET_S})")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override RECIPE entries")
     parser.add_argument("--save", default=None, help="save the trained network to PATH.<game>.pt")
@@ -475,7 +480,7 @@ def main(argv=None) -> None:
     results = []
     for name in a.games:
         steps = a.steps or (200 if a.quick else STEPS[name])
-        results.append(bench_game(name, settings, steps, a.budget, save=a.save and f"{a.save}.{name}.pt",
+        results.append(bench_game(name, settings, steps, a.budget, seed=a.seed, save=a.save and f"{a.save}.{name}.pt",
                                   load=a.load and f"{a.load}.{name}.pt", more_rounds=a.more_rounds,
                                   temperature=a.temperature))
         print(report(results[-1]), flush=True)

@@ -1,10 +1,11 @@
 """One lever, one line: train a 2D run with some settings and judge its samples as bench_2d does.
 
-    python benchmarks/probe_2d.py DATA METHOD REGIME [key=value ...] [+SAMPLER[:STEPS] ...] [--runs DIR] [--kl]
+    python benchmarks/probe_2d.py DATA METHOD REGIME [key=value ...] [+SAMPLER[:STEPS[:OPT=V,...]] ...] [--runs DIR] [--kl]
 
 Trains DATA with METHOD (seed 0; REGIME split or fresh) and the `--set`-style settings given, one
 torch thread, into DIR/<data>-<method>-<regime>-<settings> (reused when it is already there), then
-samples 2000 points with the run's default sampler and with each +SAMPLER[:STEPS] (`--draws K`: K draws
+samples 2000 points with the run's default sampler and with each +SAMPLER[:STEPS[:OPTIONS]] (the sampler's
+options, e.g. +dpm-solver:10:stochastic=true; `--draws K`: K draws
 each, seeds 100 to 99 + K), and prints per draw: NFE, the training call's CPU and wall seconds, energy and MMD^2 over their floor's p95,
 the outlier share, mean true log-density and share outside the support ('!' marks a miss), judged
 by `common.judge_cell` against floors of 100 truth pairs / draws (cached in DIR). `--kl` adds the
@@ -69,8 +70,10 @@ def main():
     for spec in ["default"] + extra:
         kw = {}
         if spec != "default":
-            sampler, _, steps = spec.partition(":")
-            kw = {"sampler": sampler, "steps": int(steps) if steps else None}
+            sampler, _, rest = spec.partition(":")
+            steps, _, options = rest.partition(":")
+            kw = {"sampler": sampler, "steps": int(steps) if steps else None,
+                  **{k: parse_value(v) for k, v in (o.split("=", 1) for o in options.split(",") if o)}}
         for draw in range(a.draws):
             res = run.sample_with_info(N, seed=100 + draw, **kw)
             cell = judge_cell(res.samples.astype(float), ds, floors, np.random.default_rng(7))

@@ -128,6 +128,9 @@ class Config:
     amp: bool = False                      # bf16 autocast of the network, used only where the device has bf16 (CUDA)
     compile: bool = False                  # torch.compile the training network, used only where it works (see runtime.py)
     max_minutes: float | None = None       # stop cleanly and save after this many minutes of one training call
+    train_minutes: float | None = None     # plan the steps to fit this many minutes of training: the first steps
+                                           # of the warm-up are timed and `steps` (then an upper bound) is cut to
+                                           # what fits, saved in config.json (training/budget.py)
     test_loss_points: int | None = None    # test items in the per-epoch test loss (None: all of them)
     fresh_data: bool = False               # draw every batch fresh from the dataset's truth instead of the
                                            # training split (datasets with a truth sampler; normalised with the
@@ -408,9 +411,10 @@ def validate(cfg: Config, *, here: bool = True) -> None:
     if isinstance(cfg.label_dropout, bool) or not isinstance(cfg.label_dropout, (int, float)) \
             or not 0 <= cfg.label_dropout < 1:
         raise DifflabError(f"label_dropout must be a number in [0, 1), got {cfg.label_dropout!r}")
-    if cfg.max_minutes is not None and (isinstance(cfg.max_minutes, bool) or not isinstance(cfg.max_minutes, (int, float))
-                                        or not cfg.max_minutes > 0):
-        raise DifflabError(f"max_minutes must be a positive number (or null for no limit), got {cfg.max_minutes!r}")
+    for key in ("max_minutes", "train_minutes"):
+        v = getattr(cfg, key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
+            raise DifflabError(f"{key} must be a positive number (or null for no limit), got {v!r}")
     if cfg.test_loss_points is not None and (isinstance(cfg.test_loss_points, bool)
                                              or not isinstance(cfg.test_loss_points, int) or cfg.test_loss_points < 1):
         raise DifflabError(f"test_loss_points must be a positive integer (or null for all), got {cfg.test_loss_points!r}")

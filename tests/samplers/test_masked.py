@@ -290,6 +290,7 @@ CELL_NETS = {
     "transformer": lambda shape, time: Transformer(shape, n_classes=K, width=32, depth=2, heads=2, time=time),
     "cellmlp": lambda shape, time: CellMLP(shape, n_classes=K, width=32, depth=2, time=time),
     "cellconv": lambda shape, time: CellConv(shape, n_classes=K, width=8, depth=2, time=time),
+    "cellconv-meanmax": lambda shape, time: CellConv(shape, n_classes=K, width=8, depth=2, time=time, pool="meanmax"),
 }
 
 
@@ -323,6 +324,14 @@ def test_cellconv_lays_flat_cells_on_its_grid_and_sees_the_whole_board():
     y = x.clone()
     y[:, 0] = (x[:, 0] + 1) % (K + 1)                     # top-left corner
     assert (flat(y, t)[:, 41] - flat(x, t)[:, 41]).abs().amax() > 1e-6   # bottom-right corner
+    # the maximum over cells sees a pattern anywhere: one cell's change in a far corner moves the
+    # max-pooled features alone (the mean term's weights zeroed) as well
+    mm = CellConv((42,), n_classes=K, width=8, depth=1, grid=[6, 7], pool="meanmax")
+    with torch.no_grad():
+        mm.pooled[0].weight[:, :8] = 0
+    assert mm.pooled[0].in_features == 16 and (mm(y, t)[:, 41] - mm(x, t)[:, 41]).abs().amax() > 1e-6
+    with pytest.raises(DifflabError, match="unknown pooling 'max'"):
+        CellConv((42,), n_classes=K, grid=[6, 7], pool="max")
     with pytest.raises(DifflabError, match="needs network.grid"):
         CellConv((42,), n_classes=K)
     with pytest.raises(DifflabError, match="rows \\* cols = 42"):

@@ -82,6 +82,27 @@ def test_euler_and_first_order_dpm_solver_are_ddim(proc_name):
     assert torch.allclose(sample_dpm_solver(fn, proc, x_T, ts), sample_ddim(fn, proc, x_T, ts), rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("proc_name", ["vp", "ve"])
+def test_stochastic_dpm_solver_is_ddim_eta_1_at_first_order_and_samples_the_gaussian(proc_name):
+    """SDE-DPM-Solver++: its first order draws exactly DDIM's eta = 1 steps (the same noise from the
+    same generator); its second order, with the exact denoiser of N(m, C), gives samples whose mean
+    and covariance match m and C within their sampling error."""
+    proc = PROCESSES[proc_name]
+    fn = _float32_times(gaussian_eps_fn(proc, MEAN, COV))
+    x_T = proc.prior_sample((100, 2), torch.Generator().manual_seed(1)).double()
+    ts = proc.default_times(15).float().double()
+    one = sample_dpm_solver(fn, proc, x_T, ts, order=1, stochastic=True, generator=torch.Generator().manual_seed(5))
+    ddim = sample_ddim(fn, proc, x_T, ts, eta=1.0, generator=torch.Generator().manual_seed(5))
+    assert torch.allclose(one, ddim, rtol=0, atol=1e-10)
+    assert not torch.allclose(one, sample_dpm_solver(fn, proc, x_T, ts, order=1), atol=1e-3)   # it adds noise
+    n = 20000
+    x_T = proc.prior_sample((n, 2), torch.Generator().manual_seed(2)).double()
+    x = sample_dpm_solver(gaussian_eps_fn(proc, MEAN, COV), proc, x_T, sampler_times(proc, "dpm-solver", 50, grid="log"),
+                          stochastic=True, generator=torch.Generator().manual_seed(3))
+    # standard errors at n = 20000: mean about 0.007, covariance entries about 0.01
+    assert (x.mean(0) - MEAN).abs().max() < 0.03 and (torch.cov(x.T) - COV).abs().max() < 0.05
+
+
 def test_dpm_solver_second_step_uses_the_multistep_correction():
     proc = PROCESSES["ve"]
     fn = gaussian_eps_fn(proc, MEAN, COV)

@@ -9,7 +9,9 @@ global counts (whose turn it is, whether anyone has won). The net sees both:
 - `depth` residual blocks h <- h + Conv3x3(SiLU(h)) + Linear(mean over cells of SiLU(h)): the
   convolution sees a cell's neighbours (the receptive field grows by 2 cells per block), and the
   pooled term adds one learned vector per block to every cell, made from the whole board (the
-  global pooling of KataGo's residual blocks, without its normalisation);
+  global pooling of KataGo's residual blocks, without its normalisation); pool="mean" pools by the
+  mean over cells, pool="meanmax" by the mean and the maximum, as KataGo does: a maximum says
+  whether a pattern occurs anywhere (a line of four), which a mean over 42 cells dilutes;
 - a 1x1 convolution gives K logits per cell.
 
 No normalisation layers (as in nets/mlp.py and nets/cellmlp.py). Time is not an input by default
@@ -25,9 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import DifflabError
+from ..errors import DifflabError, unknown_name
 from .embedding import TimeEmbedding
 from .transformer import set_cells
+
+POOLS = {"mean": 1, "meanmax": 2}     # the whole-board terms of each block, width features each
 
 
 def grid_of(data_shape, grid, cells: int) -> tuple[int, int]:
@@ -49,17 +53,20 @@ class CellConv(nn.Module):
 
     n_classes: K; width: channels; depth: residual blocks; grid: [rows, cols] of the cells in
     row-major order (None: data_shape, which must then be 2D); time: "none" or "add"; emb_dim:
-    sinusoidal features of t when time = "add".
+    sinusoidal features of t when time = "add"; pool: "mean" or "meanmax" (see above).
     """
 
     def __init__(self, data_shape, n_classes: int = 3, width: int = 32, depth: int = 6, grid=None,
-                 time: str = "none", emb_dim: int = 64):
+                 time: str = "none", emb_dim: int = 64, pool: str = "mean"):
         super().__init__()
         self.cells = set_cells(self, data_shape, n_classes, time)
+        if pool not in POOLS:
+            raise unknown_name("pooling", pool, POOLS)
+        self.pool = pool
         self.grid = grid_of(self.data_shape, grid, self.cells)
         self.stem = nn.Conv2d(n_classes + 1, width, 3, padding=1)
         self.convs = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(depth))
-        self.pooled = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
+        self.pooled = nn.ModuleList(nn.Linear(POOLS[pool] * width, width) for _ in range(depth))
         self.temb = TimeEmbedding(emb_dim, width) if time == "add" else None
         self.out = nn.Conv2d(width, n_classes, 1)
         self.act = nn.SiLU()
@@ -72,5 +79,10 @@ class CellConv(nn.Module):
         temb = self.temb(t)[:, :, None, None] if self.temb is not None else 0
         for conv, pooled in zip(self.convs, self.pooled):
             a = self.act(h)
-            h = h + conv(a) + pooled(a.mean((2, 3)))[:, :, None, None] + temb
+            h = h + conv(a) + pooled(self._pool(a))[:, :, None, None] + temb
         return self.out(self.act(h)).flatten(2).transpose(1, 2)
+
+    def _pool(self, a: torch.Tensor) -> torch.Tensor:
+        """(B, width, rows, cols) -> (B, POOLS[pool] * width): the mean over cells, then the maximum."""
+        mean = a.mean((2, 3))
+        return mean if self.pool == "mean" else torch.cat([mean, a.amax((2, 3))], 1)

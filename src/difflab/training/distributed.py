@@ -89,6 +89,15 @@ def total(value: float, ranks: Ranks, device: torch.device) -> float:
     return float(t.item())
 
 
+def from_rank0(value: float, ranks: Ranks, device: torch.device) -> float:
+    """Rank 0's number on every rank (in float64)."""
+    if ranks.world == 1:
+        return value
+    t = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.broadcast(t, src=0)
+    return float(t.item())
+
+
 def agree(flags: list[bool], ranks: Ranks, device: torch.device) -> list[bool]:
     """Each flag true on every rank when it is true on any rank (a Ctrl-C seen by one stops all),
     in one collective call."""

@@ -29,12 +29,13 @@ from ..outputs import check_replaceable_run_dir, run_inputs
 from ..utils import pick_device
 from . import distributed, runtime
 from .batches import next_batch
+from .budget import plan_step, planned_steps
 from .distributed import agree, ranks_from_env, total
 from .guard import lowest_level, step_problem
 from .interrupt import StopOnInterrupt
 from .lock import LOCK_NAME, RunLock
 from .logging import open_log
-from .resume import finished_at, killed_before_first_checkpoint, resume_config
+from .resume import finished_at, killed_before_first_checkpoint, resume_config, saved_plan
 from .setup import TORCH_THREADS, Parts, build_parts, fresh_batch, training_threads
 from .state import TrainState, generator_states, load_state, save_state, set_generator_states, start_state
 from .validate import validate_training
@@ -94,6 +95,8 @@ def train(cfg: Config | None, out_dir, *, resume: bool = False, overwrite: bool 
         with RunLock(out) if ranks.writes else nullcontext():     # one trainer per folder
             # Start at step 0 or at the checkpoint; config.json says what is being trained
             s = starting_state(out, parts, resume)
+            if resume:
+                parts.plan = saved_plan(out)
             if ranks.writes:
                 atomic_write_text(out / "config.json",
                                   json.dumps({**parts.run_info(), "train_seconds": s.seconds}, indent=1))
@@ -127,6 +130,8 @@ def run_steps(out: Path, parts: Parts, s: TrainState, progress: bool) -> str | N
                unit="step", dynamic_ncols=True)
     start = time.perf_counter() - s.seconds          # the clock counts every call's training time
     call_start = time.perf_counter()
+    plan_at = plan_step(cfg) if cfg.train_minutes is not None and parts.plan is None and s.step < plan_step(cfg) else None
+    timed_from = None                                # (step, clock) after this call's first step
     ranks, device = parts.ranks, parts.device
     log = open_log(out, parts)
     with StopOnInterrupt() as interrupt, bar, closing(log):
@@ -148,9 +153,31 @@ def run_steps(out: Path, parts: Parts, s: TrainState, progress: bool) -> str | N
                 bar.set_postfix(train=f"{h['train_loss'][-1]:.4f}", test=f"{h['test_loss_ema'][-1]:.4f}")
             bar.update(1)
             s.seconds = time.perf_counter() - start
+            if plan_at is not None:
+                timed_from = timed_from or (s.step, time.perf_counter())
+                if s.step == plan_at:
+                    plan_steps(out, parts, s, timed_from)
+                    plan_at = None
+                    bar.total = cfg.steps
+                    bar.refresh()
             if s.step % cfg.checkpoint_every == 0 and s.step < cfg.steps:
                 save(out, parts, s)
     return None
+
+
+def plan_steps(out: Path, parts: Parts, s: TrainState, timed_from: tuple[int, float]) -> None:
+    """Cut cfg.steps to what fits in train_minutes (budget.py), timed from `timed_from` (step, clock)
+    to now; the ranks take rank 0's plan. config.json is rewritten at once, so a resume keeps it."""
+    cfg, (step0, clock0) = parts.cfg, timed_from
+    # the steps timed in this call; a call that starts one step before the plan has none: its average
+    per_step = (time.perf_counter() - clock0) / (s.step - step0) if s.step > step0 else s.seconds / s.step
+    steps = planned_steps(cfg.train_minutes, s.step, s.seconds, per_step, cfg.steps)
+    steps = int(distributed.from_rank0(float(steps), parts.ranks, parts.device))
+    parts.plan = {"train_minutes": cfg.train_minutes, "at_step": s.step, "seconds_per_step": per_step,
+                  "steps_asked": cfg.steps, "steps": steps}
+    cfg.steps = steps
+    if parts.ranks.writes:
+        atomic_write_text(out / "config.json", json.dumps({**parts.run_info(), "train_seconds": s.seconds}, indent=1))
 
 
 def save(out: Path, parts: Parts, s: TrainState) -> None:

@@ -60,6 +60,13 @@ def resume_config(run_dir: Path, given: Config | None, steps: int | None) -> Con
     return cfg
 
 
+def saved_plan(run_dir: Path) -> dict | None:
+    """How train_minutes planned the run's steps (config.json's "plan", budget.py), or None."""
+    info = load_json(Path(run_dir) / "config.json")
+    plan = info.get("plan") if isinstance(info, dict) else None
+    return plan if isinstance(plan, dict) else None
+
+
 def killed_before_first_checkpoint(run_dir: Path) -> bool:
     """A run folder with config.json, no checkpoint and no final model: its first call never got
     as far as a checkpoint, so there is nothing to lose by starting it again from step 0."""

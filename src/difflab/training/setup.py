@@ -88,12 +88,14 @@ class Parts:
     speed: dict                    # what runtime.resolve decided for amp and compile
     ranks: Ranks                   # this process among those training together (distributed.py)
     categories: object = None      # the values <-> classes table of categorical data (None: floats)
+    plan: dict | None = None       # how train_minutes set `steps` (budget.py), once planned
 
     def run_info(self) -> dict:
         """The run's description written to config.json."""
         extra = {} if self.categories is None else {"categories": self.categories.to_dict()}
         return {"version": __version__, "config": self.cfg.to_dict(), "process": self.process_cfg,
                 "dataset": self.ds.info(), "normaliser": self.ds.normaliser.to_dict(), **extra,
+                **({} if self.plan is None else {"plan": self.plan}),
                 "runtime": {"device": str(self.device), **self.speed, "hflip": self.hflip,
                             "symmetries": 0 if self.symmetries is None else len(self.symmetries),
                             "ranks": self.ranks.world, "batch_per_rank": -(-self.cfg.batch_size // self.ranks.world)}}

@@ -9,6 +9,7 @@ import math
 
 from ..config import Config
 from ..errors import DifflabError, unknown_name
+from .budget import check_budget
 from .logging import LOGGERS
 
 SEED_LIMIT = 2**63 - 1    # torch generators take seeds below 2^64; the test loss seeds with seed + 1
@@ -55,8 +56,10 @@ def validate_training(cfg: Config) -> None:
     _integer(cfg, "n_noise", 1)
     _integer(cfg, "seed", 0, SEED_LIMIT - 1)
     _integer(cfg, "data_seed", 0, SEED_LIMIT - 1)
-    if cfg.max_minutes is not None:
-        _check(cfg, "max_minutes", lambda v: v > 0, "positive (or null for no limit)")
+    for key in ("max_minutes", "train_minutes"):
+        if getattr(cfg, key) is not None:
+            _check(cfg, key, lambda v: v > 0, "positive (or null for no limit)")
+    check_budget(cfg)
     if cfg.test_loss_points is not None:
         _integer(cfg, "test_loss_points", 1)
     if cfg.log not in ("", *LOGGERS):

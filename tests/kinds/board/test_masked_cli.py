@@ -113,10 +113,11 @@ def test_masked_preset_and_sampler_checks():
     assert (cfg.network["name"], cfg.batch_size) == ("cellmlp", 256)
     # tic-tac-toe's preset trains longer, on random symmetries of its boards (BENCHMARKS.md, "Board symmetries")
     assert cfg.steps == 40000 and cfg.data_options == {"symmetries": True}
+    assert cfg.train_minutes == cfg.max_minutes == 10             # issue 16: at most 10 minutes on any machine
     # Connect Four's preset: the conv net over its 6x7 grid, mirrored boards (BENCHMARKS.md, "Games: masked diffusion")
     c4 = make_config({}, data="connect4", quiet=True)
     assert c4.network == {"name": "cellconv", "width": 32, "depth": 6, "grid": [6, 7], "time": "none"}
-    assert (c4.steps, c4.data_options, c4.threads) == (14000, {"symmetries": True}, 1)
+    assert (c4.steps, c4.train_minutes, c4.data_options, c4.threads) == (40000, 10, {"symmetries": True}, 1)
     assert c4.sampler_options == {"order": "random", "corrector_rounds": 84}
     # the transformer stays available: its own settings replace the default network's
     tr = make_config({}, ["network={name: transformer, width: 64, depth: 4, heads: 4}"], method="masked")
