@@ -9,6 +9,7 @@ from scipy.stats import chisquare
 
 from difflab.errors import DifflabError
 from difflab.nets.cellconv import CellConv
+from difflab.samplers.registry import REGISTRY
 from difflab.nets.cellmlp import CellMLP
 from difflab.nets.transformer import Transformer
 from difflab.objectives.masked import masked_elbo_count_loss, masked_elbo_loss, masked_nll_bound
@@ -253,6 +254,16 @@ def test_gibbs_corrector_keeps_the_joint_and_undoes_independent_reveals():
         assert chisquare(_counts(x, configs), n * p).pvalue > 1e-3, (steps, rounds)
     x = sample_masked(fn, proc, x_T, proc.default_times(1), generator=torch.Generator().manual_seed(15))
     assert chisquare(_counts(x, configs), n * product).pvalue > 1e-3     # without it: the product
+    # block moves (2 or all 3 cells masked and redrawn one at a time): the joint again
+    for block, rounds in ((2, 15), (3, 1)):
+        seen = []
+        x = sample_masked(fn, proc, x_T, proc.default_times(1), generator=torch.Generator().manual_seed(16),
+                          corrector_rounds=rounds, corrector_block=block, callback=seen.append)
+        assert chisquare(_counts(x, configs), n * p).pvalue > 1e-3, (block, rounds)
+        assert len(seen) == 1 + rounds * block == REGISTRY["masked"].nfe(proc, proc.default_times(1),
+                                                                       corrector_rounds=rounds, corrector_block=block)
+    with pytest.raises(DifflabError, match="corrector_block must be a positive integer"):
+        sample_masked(fn, proc, x_T, proc.default_times(1), corrector_rounds=1, corrector_block=0)
 
 
 @pytest.mark.parametrize("schedule", ["linear", "cosine"])
@@ -349,6 +360,10 @@ def test_gibbs_corrector_never_redraws_given_cells_and_samples_the_conditional()
     x = sample_masked(fn, proc, x_T, proc.default_times(1), generator=torch.Generator().manual_seed(3),
                       corrector_rounds=40)
     assert (x[:, 0] == 1).all() and (x != proc.mask_index).all()
+    blocks = sample_masked(fn, proc, x_T, proc.default_times(1), generator=torch.Generator().manual_seed(3),
+                           corrector_rounds=20, corrector_block=3)        # a block larger than the 2 free cells
+    assert (blocks[:, 0] == 1).all() and (blocks != proc.mask_index).all()
     keep = configs[:, 0] == 1
     cond = p[keep] / p[keep].sum()
     assert chisquare(_counts(x, configs)[keep], n * cond).pvalue > 1e-3
+    assert chisquare(_counts(blocks, configs)[keep], n * cond).pvalue > 1e-3

@@ -83,7 +83,8 @@ def _langevin(steps, to_zero, options):
 
 
 def _masked(steps, to_zero, options):
-    return steps + options["corrector_rounds"]         # at most: a step that reveals nothing skips its call
+    return steps + options["corrector_rounds"] * options["corrector_block"]   # at most: a step that reveals
+                                                                                # nothing skips its call
 
 
 REGISTRY = {spec.name: spec for spec in (
