@@ -28,6 +28,7 @@ One recipe for both games (`RECIPE`); only the data differ.
 from __future__ import annotations
 
 import argparse
+import functools
 import copy
 import json
 import math
@@ -78,10 +79,14 @@ RECIPE = dict(
     compile=0,                                 # 1: torch.compile the network for training (needs a C++ compiler on a
                                                # CPU; the compilation counts in the budget)
     pool="mean",                               # cellconv's whole-board term: "mean" or "meanmax" (KataGo's mean and max)
+    lines=0,                                   # cellconv: L > 0 adds the input's lines of L cells to its stem (4 on Connect Four)
+    act="silu",                                # cellconv's activation: "silu" or "relu"
+    line_width=0,                              # cellconv: features per line (0: width)
     symmetries=0,                              # 1: each training board rearranged by a random symmetry of its game
                                                # (the dataset option `symmetries`: tic-tac-toe's 8, Connect Four's mirror)
 )
-LOSSES = {"time": masked_elbo_loss, "count": masked_elbo_count_loss}
+LOSSES = {"time": masked_elbo_loss, "count": masked_elbo_count_loss,
+          "count-sqrt": functools.partial(masked_elbo_count_loss, count_power=0.5)}   # more draws with few cells masked
 STEPS = {"tictactoe": 10**6, "connect4": 10**6}  # training steps at most: the BUDGET_S seconds end training first
 BUDGET_S = 600                                   # issue 16: at most 10 minutes of training
 FULL = dict(n_samples={"tictactoe": 5000, "connect4": 2000}, n_pairs=100, nll_repeats={"tictactoe": 8, "connect4": 2},
@@ -120,7 +125,8 @@ def train(x0: torch.Tensor, steps: int, budget_s: float, seed: int, recipe=RECIP
         net = CellMLP((x0.shape[1],), K, width=recipe["width"], depth=recipe["depth"], time=recipe["time"])
     elif recipe["net"] == "cellconv":
         net = CellConv((x0.shape[1],), K, width=recipe["width"], depth=recipe["depth"], grid=(game.rows, game.cols),
-                       time=recipe["time"], pool=recipe.get("pool", "mean"))
+                       time=recipe["time"], pool=recipe.get("pool", "mean"), lines=recipe.get("lines", 0),
+                       line_width=recipe.get("line_width") or None, act=recipe.get("act", "silu"))
     else:
         net = Transformer((x0.shape[1],), K, width=recipe["width"], depth=recipe["depth"], heads=recipe["heads"],
                           mlp_ratio=recipe["mlp_ratio"], time=recipe["time"])
@@ -247,6 +253,10 @@ def _recipe_words(recipe: dict) -> str:
     net = f"{recipe.get('net', 'transformer')} {recipe['width']}x{recipe['depth']}"
     if recipe.get("pool", "mean") != "mean":
         net += f" ({recipe['pool']} pooling)"
+    if recipe.get("act", "silu") != "silu":
+        net += f", {recipe['act']}"
+    if recipe.get("lines"):
+        net += f", lines of {recipe['lines']}" + (f" ({recipe['line_width']} wide)" if recipe.get("line_width") else "")
     sym = (", symmetries" if recipe.get("symmetries") else "") + (", compiled" if recipe.get("compile") else "")
     wd = f", weight decay {recipe['weight_decay']:g}" if recipe.get("weight_decay") else ""
     data = (", fresh truth batches" if recipe.get("data", "split") == "fresh"

@@ -8,7 +8,7 @@ import torch
 from scipy.stats import chisquare
 
 from difflab.errors import DifflabError
-from difflab.nets.cellconv import CellConv
+from difflab.nets.cellconv import CellConv, grid_lines
 from difflab.samplers.registry import REGISTRY
 from difflab.nets.cellmlp import CellMLP
 from difflab.nets.transformer import Transformer
@@ -164,9 +164,34 @@ def test_elbo_with_the_exact_denoiser_equals_the_nll_of_a_three_cell_joint():
     by_counts = masked_nll_bound(fn, proc, x, generator=g).view(-1, n)
     by_time = masked_elbo_loss(fn, proc, x, generator=g, n_noise=20).double().view(-1, n)
     by_one_count = masked_elbo_count_loss(fn, proc, x, generator=g, n_noise=5).double().view(-1, n)
-    for est in (by_counts, by_time, by_one_count):
+    by_power = masked_elbo_count_loss(fn, proc, x, generator=g, n_noise=5, count_power=0.5).double().view(-1, n)
+    for est in (by_counts, by_time, by_one_count, by_power):
         se = est.std(1) / math.sqrt(est.shape[1])
         assert torch.all((est.mean(1) - nll).abs() < 5 * se + 1e-6), (est.mean(1) - nll) / se
+
+
+def test_count_draws_weighted_towards_few_masked_cells_keep_the_elbo():
+    """count_power draws m with q(m) ~ m^-p and weights by (1/L)/q(m): for a denoiser that is not the
+    optimum (another joint's exact one), whose levels m pay different amounts, the estimate's mean
+    is still the exact ELBO, and small m is drawn more often."""
+    configs, p = joint(3, seed=9)
+    other, q = joint(3, seed=10, zeros=0)
+    fn = exact_logits_fn(other, q)
+    x0 = configs[p > 0]
+    elbo = exact_elbo(fn, x0)
+    n = 4000
+    x = x0.repeat_interleave(n, 0)
+    for power in (0.0, 0.5, 1.0):
+        est = masked_elbo_count_loss(fn, MaskedProcess(K), x, generator=torch.Generator().manual_seed(11),
+                                     n_noise=2, count_power=power).double().view(-1, n)
+        se = est.std(1) / math.sqrt(n)
+        assert torch.all((est.mean(1) - elbo).abs() < 5 * se + 1e-6), (power, (est.mean(1) - elbo) / se)
+    seen = []
+    net = lambda x_t, t: (seen.append((x_t == K).sum(1)), torch.zeros(x_t.shape[0], 3, K))[1]   # noqa: E731
+    masked_elbo_count_loss(net, MaskedProcess(K), x0.repeat(3000, 1), generator=torch.Generator().manual_seed(12),
+                           count_power=1.0)
+    share = torch.bincount(seen[0], minlength=4)[1:].double() / len(seen[0])
+    assert torch.allclose(share, torch.tensor([6 / 11, 3 / 11, 2 / 11], dtype=torch.float64), atol=0.01)
 
 
 def test_elbo_of_a_wrong_denoiser_exceeds_the_entropy():
@@ -201,7 +226,7 @@ def _counts(x, configs):
     return torch.bincount(code(x), minlength=len(configs)).double()
 
 
-@pytest.mark.parametrize("order", ["random", "confidence"])
+@pytest.mark.parametrize("order", ["random", "confidence", "raster", "reverse"])
 @pytest.mark.parametrize("steps", [3, 10])
 def test_exact_denoiser_one_cell_per_step_reproduces_the_joint(order, steps):
     configs, p = joint(3, seed=8)
@@ -212,6 +237,18 @@ def test_exact_denoiser_one_cell_per_step_reproduces_the_joint(order, steps):
     possible = p > 0
     assert chisquare(counts[possible], n * p[possible]).pvalue > 1e-3
     assert 0.5 * float((counts / n - p).abs().sum()) < 0.03
+
+
+def test_raster_and_reverse_orders_reveal_cells_by_index():
+    """raster reveals cell 0 first, reverse the last cell first, one cell per step."""
+    configs, p = joint(3, seed=8)
+    for order, first in (("raster", [0, 1, 2]), ("reverse", [2, 1, 0])):
+        seen = []
+        _sample(exact_logits_fn(configs, p), 4, 3, seed=9, order=order, callback=lambda info: seen.append(info["x"].clone()))
+        assert len(seen) == 3 and bool((seen[0] == K).all())
+        for i in (1, 2):                                  # the cell revealed by step i - 1, in every sample
+            newly = (seen[i] != K) & (seen[i - 1] == K)
+            assert newly.sum(1).tolist() == [1] * 4 and newly[:, first[i - 1]].all(), order
 
 
 def test_revealing_cells_together_draws_them_independently():
@@ -302,6 +339,8 @@ CELL_NETS = {
     "cellmlp": lambda shape, time: CellMLP(shape, n_classes=K, width=32, depth=2, time=time),
     "cellconv": lambda shape, time: CellConv(shape, n_classes=K, width=8, depth=2, time=time),
     "cellconv-meanmax": lambda shape, time: CellConv(shape, n_classes=K, width=8, depth=2, time=time, pool="meanmax"),
+    "cellconv-lines": lambda shape, time: CellConv(shape, n_classes=K, width=8, depth=2, time=time, lines=2),
+    "cellconv-relu": lambda shape, time: CellConv(shape, n_classes=K, width=8, depth=2, time=time, act="relu"),
 }
 
 
@@ -347,6 +386,39 @@ def test_cellconv_lays_flat_cells_on_its_grid_and_sees_the_whole_board():
         CellConv((42,), n_classes=K)
     with pytest.raises(DifflabError, match="rows \\* cols = 42"):
         CellConv((42,), n_classes=K, grid=[6, 6])
+
+
+def test_grid_lines_are_every_row_column_and_diagonal_run_once():
+    """Tic-tac-toe's 8 lines of three; Connect Four's 69 lines of four (24 in rows, 21 in columns,
+    12 on each diagonal), each L consecutive cells along one direction, none twice."""
+    assert sorted(map(sorted, grid_lines(3, 3, 3).tolist())) == sorted(
+        [[0, 1, 2], [3, 4, 5], [6, 7, 8], [0, 3, 6], [1, 4, 7], [2, 5, 8], [0, 4, 8], [2, 4, 6]])
+    c4 = grid_lines(6, 7, 4)
+    assert c4.shape == (69, 4) and len({tuple(sorted(line)) for line in c4.tolist()}) == 69
+    rows, cols = c4 // 7, c4 % 7
+    dr, dc = rows.diff(dim=1), cols.diff(dim=1)
+    assert ((dr == dr[:, :1]) & (dc == dc[:, :1])).all()                        # one step along a line
+    steps = sorted(zip(dr[:, 0].tolist(), dc[:, 0].tolist()))
+    assert [steps.count(d) for d in [(0, 1), (1, 0), (1, 1), (1, -1)]] == [24, 21, 12, 12]
+    assert grid_lines(2, 2, 3).shape == (0, 3)
+
+
+def test_cellconv_line_term_reaches_exactly_the_cells_on_a_common_line():
+    """Without blocks the stem's 3x3 convolution sees a cell's neighbours only; the line term adds
+    exactly the cells that share a line of four with it (and no others)."""
+    torch.manual_seed(0)
+    x = torch.randint(0, K + 1, (4, 42), generator=torch.Generator().manual_seed(0))
+    y = x.clone()
+    y[:, 0] = (x[:, 0] + 1) % (K + 1)                     # top-left corner
+    t = torch.rand(4)
+    for lines in (0, 4):
+        net = CellConv((42,), n_classes=K, width=8, depth=0, grid=[6, 7], lines=lines)
+        moved = {c for c in range(42) if (net(y, t)[:, c] - net(x, t)[:, c]).abs().amax() > 1e-6}
+        near = {0, 1, 7, 8}
+        on_line = {0, 1, 2, 3, 7, 14, 21, 8, 16, 24} if lines else set()
+        assert moved == near | on_line, lines
+    with pytest.raises(DifflabError, match="no line of that many cells"):
+        CellConv((9,), n_classes=K, grid=[3, 3], lines=4)
 
 
 def test_gibbs_corrector_never_redraws_given_cells_and_samples_the_conditional():

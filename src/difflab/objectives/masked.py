@@ -63,24 +63,39 @@ def _mask_subsets(x0f, m, mask_index, generator, scores=None):
     return torch.where(chosen, torch.full_like(x0f, mask_index), x0f)
 
 
-def masked_elbo_count_loss(net, process, x0, *, generator=None, n_noise: int = 1, u=None, scores=None):
+def masked_elbo_count_loss(net, process, x0, *, generator=None, n_noise: int = 1, u=None, scores=None,
+                           count_power: float = 0.0):
     """Negative ELBO per sample (B,) in nats by the count form, averaged over `n_noise` draws:
     m = ceil(u L) masked cells with u stratified as `process.train_times`, a uniform m-subset, and
     (L / m) sum over the masked cells of -log p_theta; the net sees the time where 1 - alpha(t) = m / L.
 
     The caller may pass the draws: u (n_noise * B,) in (0, 1], and scores (n_noise * B, L), i.i.d.
-    continuous, whose m lowest cells of each row are masked; else they come from `generator`."""
+    continuous, whose m lowest cells of each row are masked; else they come from `generator`.
+
+    count_power = p > 0 draws m with probability q(m) proportional to m^-p (u through q's inverse
+    CDF, so the strata stay strata) and weights each draw by (1 / L) / q(m): the same ELBO in
+    expectation, with more draws where few cells are masked (the conditionals Gibbs rounds use)."""
     B = x0.shape[0]
     x0f = x0.reshape(B, -1).repeat(n_noise, 1)                          # (n_noise * B, L)
     L = x0f.shape[1]
     if u is None:
         u = process.train_times(n_noise * B, generator=generator, device=x0.device)
-    m = (u * L).ceil().long().clamp(1, L)
+    if count_power:
+        q = torch.arange(1, L + 1, dtype=torch.float64, device=x0.device) ** -float(count_power)
+        q = q / q.sum()
+        m = torch.searchsorted(q.cumsum(0), u.to(torch.float64)).clamp(max=L - 1) + 1
+        weight = (1.0 / L) / q[m - 1]
+    else:
+        m = (u * L).ceil().long().clamp(1, L)
+        weight = None
     x_t = _mask_subsets(x0f, m, process.mask_index, generator, scores)
     t = process.t_from_alpha(1 - m.double() / L).float()
     logits = net(x_t.reshape((n_noise * B,) + tuple(x0.shape[1:])), t)
     nll = _masked_nll(logits, x0f, x_t, process.mask_index)
-    return (L / m.to(nll.dtype) * nll).view(n_noise, B).mean(0)
+    per_draw = L / m.to(nll.dtype) * nll
+    if weight is not None:
+        per_draw = per_draw * weight.to(nll.dtype)
+    return per_draw.view(n_noise, B).mean(0)
 
 
 def masked_nll_bound(net, process, x0, *, generator=None):

@@ -10,7 +10,10 @@ n masked cells of a sample, so the masked share follows 1 - alpha exactly and th
 - order "random": a uniformly random subset of the masked cells (MDLM's sampler, up to the
   rounding of their number);
 - order "confidence": the cells whose predicted distribution has the largest top probability
-  (MaskGIT, Chang et al. 2022), so the least ambiguous cells are settled first.
+  (MaskGIT, Chang et al. 2022), so the least ambiguous cells are settled first;
+- order "raster": the masked cells in index order, first cell first; "reverse": last cell first
+  (with one cell per step an autoregressive order: on a board stored top row first, as Connect Four
+  is, "reverse" fills the bottom row first, the order in which gravity lets discs arrive).
 
 With steps >= cells on the linear schedule each step reveals at most one cell; then, with the
 exact denoiser p(x0_i | revealed cells), either order samples the data distribution exactly
@@ -49,7 +52,7 @@ from ..processes.masked import subs_log_probs
 from ..utils import batch_times
 from .common import report
 
-ORDERS = ("random", "confidence")
+ORDERS = ("random", "confidence", "raster", "reverse")
 
 
 def _gumbel_argmax(logp, generator, temperature: float = 1.0):
@@ -96,8 +99,11 @@ def sample_masked(denoise_fn, process, x_T, ts, *, generator=None, callback=None
         # rank the masked cells (random or most confident first) and reveal the first n_reveal
         if order == "random":
             score = torch.rand(x.shape, generator=generator, device=x.device)
-        else:
+        elif order == "confidence":
             score = logp.max(-1).values
+        else:
+            index = torch.arange(x.shape[1], device=x.device, dtype=logp.dtype).expand(x.shape)
+            score = -index if order == "raster" else index
         score = torch.where(masked, score, torch.full_like(score, -torch.inf))
         rank = torch.sort(score, dim=1, descending=True, stable=True).indices.argsort(1)
         x = torch.where(masked & (rank < n_reveal[:, None]), x0_draw, x)
