@@ -417,8 +417,11 @@ def test_cellconv_line_term_reaches_exactly_the_cells_on_a_common_line():
         near = {0, 1, 7, 8}
         on_line = {0, 1, 2, 3, 7, 14, 21, 8, 16, 24} if lines else set()
         assert moved == near | on_line, lines
-    with pytest.raises(DifflabError, match="no line of that many cells"):
-        CellConv((9,), n_classes=K, grid=[3, 3], lines=4)
+    for bad in (4, 1):
+        with pytest.raises(DifflabError, match="no line of that many cells"):
+            CellConv((9,), n_classes=K, grid=[3, 3], lines=bad)
+    with pytest.raises(DifflabError, match="network.lines must be 0"):
+        CellConv((9,), n_classes=K, grid=[3, 3], lines=-1)
 
 
 def test_gibbs_corrector_never_redraws_given_cells_and_samples_the_conditional():

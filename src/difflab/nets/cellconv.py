@@ -96,10 +96,12 @@ class CellConv(nn.Module):
         self.stem = nn.Conv2d(n_classes + 1, width, 3, padding=1)
         self.convs = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(depth))
         self.pooled = nn.ModuleList(nn.Linear(POOLS[pool] * width, width) for _ in range(depth))
-        self.lines = int(lines)
+        if isinstance(lines, bool) or not isinstance(lines, int) or lines < 0:
+            raise DifflabError(f"network.lines must be 0 (no line term) or a line length of at least 2, got {lines!r}")
+        self.lines = lines
         if self.lines:
-            line_cells = grid_lines(*self.grid, self.lines)
-            if len(line_cells) == 0 or self.lines < 2:
+            line_cells = grid_lines(*self.grid, self.lines) if self.lines >= 2 else torch.zeros(0, 1)
+            if len(line_cells) == 0:
                 raise DifflabError(f"network.lines = {lines}: no line of that many cells (at least 2) fits "
                                    f"the {self.grid[0]} x {self.grid[1]} grid")
             lw = int(line_width or width)
