@@ -28,8 +28,8 @@ One recipe for both games (`RECIPE`); only the data differ.
 from __future__ import annotations
 
 import argparse
-import functools
 import copy
+import functools
 import json
 import math
 import os

@@ -100,8 +100,8 @@ class CellConv(nn.Module):
             raise DifflabError(f"network.lines must be 0 (no line term) or a line length of at least 2, got {lines!r}")
         self.lines = lines
         if self.lines:
-            line_cells = grid_lines(*self.grid, self.lines) if self.lines >= 2 else torch.zeros(0, 1)
-            if len(line_cells) == 0:
+            line_cells = grid_lines(*self.grid, self.lines)
+            if self.lines < 2 or len(line_cells) == 0:
                 raise DifflabError(f"network.lines = {lines}: no line of that many cells (at least 2) fits "
                                    f"the {self.grid[0]} x {self.grid[1]} grid")
             lw = int(line_width or width)

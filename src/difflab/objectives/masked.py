@@ -87,15 +87,12 @@ def masked_elbo_count_loss(net, process, x0, *, generator=None, n_noise: int = 1
         weight = (1.0 / L) / q[m - 1]
     else:
         m = (u * L).ceil().long().clamp(1, L)
-        weight = None
+        weight = torch.ones((), dtype=torch.float64, device=x0.device)
     x_t = _mask_subsets(x0f, m, process.mask_index, generator, scores)
     t = process.t_from_alpha(1 - m.double() / L).float()
     logits = net(x_t.reshape((n_noise * B,) + tuple(x0.shape[1:])), t)
     nll = _masked_nll(logits, x0f, x_t, process.mask_index)
-    per_draw = L / m.to(nll.dtype) * nll
-    if weight is not None:
-        per_draw = per_draw * weight.to(nll.dtype)
-    return per_draw.view(n_noise, B).mean(0)
+    return (L / m.to(nll.dtype) * weight.to(nll.dtype) * nll).view(n_noise, B).mean(0)
 
 
 def masked_nll_bound(net, process, x0, *, generator=None):
