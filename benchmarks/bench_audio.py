@@ -119,7 +119,9 @@ def bench(p: dict, tmp: Path, figures: Path, representation: str = "waveform", t
                                            config=preset, threads=threads)
     ds = run.dataset
     wav = ds.waveforms()
+    net = run.config.network
     r = {"representation": representation, "preset": preset, "threads": threads,
+         "network": net.get("preset") or ", ".join(f"{k} {v}" for k, v in net.items() if k != "name"),
          "steps": run.info["steps_done"], "train_seconds": run.train_seconds,
          "clips_per_s": run.info["steps_done"] * run.config.batch_size / run.train_seconds,
          "probe_clips_per_s": run.config.batch_size / probe_per_step,
@@ -199,7 +201,7 @@ def spectrogram_section(r: dict, p: dict, quick: bool, command: str) -> str:
              f"Machine: {machine()}; load (1-minute average, {os.cpu_count()} cores): {r['load_start']:.1f} at the "
              f"start, {r['load_after_training']:.1f} after training, {r['load_end']:.1f} at the end.  ",
              f"Command: `{command}` ({time.strftime('%Y-%m-%d')}); " + (f"training budget {p['minutes']} min of wall "
-             "time" if not r["reused"] else "a run trained before") + f", {r['threads']} torch thread(s) (src/difflab/configs/{r['preset']}.yaml: DDPM, the image UNet unet-64 "
+             "time" if not r["reused"] else "a run trained before") + f", {r['threads']} torch thread(s) (src/difflab/configs/{r['preset']}.yaml: DDPM, the image UNet {r['network']} "
              "on 64 x 64 log-magnitude spectrograms, class-conditional; Griffin-Lim, 64 iterations, back to 4096 "
              f"samples at 4 kHz). " + (f"CPU time of training (probe included): {r['train_cpu_seconds']:.0f} s." if not r["reused"]
              else "Training: the run folder RUN trained before (--run), its steps and seconds from its "

@@ -23,7 +23,8 @@ def _perturb(net: UNet) -> UNet:
     return net
 
 
-@pytest.mark.parametrize("preset, shape", [("unet-28", (1, 28, 28)), ("unet-32", (3, 32, 32))])
+@pytest.mark.parametrize("preset, shape", [("unet-28", (1, 28, 28)), ("unet-32", (3, 32, 32)),
+                                           ("unet-64", (1, 64, 64))])
 def test_presets_keep_the_input_shape(preset, shape):
     torch.manual_seed(0)
     net = make_network({"name": "unet", "preset": preset}, shape)
@@ -68,6 +69,9 @@ def test_one_unet_class_serves_images_and_sequences():
 
 @pytest.mark.parametrize("cfg, shape, message", [
     ({"preset": "unet-99"}, (1, 28, 28), "unknown unet preset 'unet-99'; valid names: unet-28, unet-32, unet-64"),
+    ({"patch": 3}, (1, 8, 8), r"patch 3 does not divide the data's spatial size\(s\) \[8, 8\]"),
+    ({"patch": 0}, (1, 8, 8), "patch must be a positive integer"),
+    ({"patch": True}, (1, 8, 8), "patch must be a positive integer"),
     ({"preset": "unet-28"}, (3, 32, 32), r"attention_resolutions \[7\] are not all among .* \[32, 16, 8\]"),
     ({"width": 3}, (1, 8, 8), "unknown setting"),
     ({}, (2,), r"images of shape \(C, H, W\)"),
@@ -200,3 +204,34 @@ def test_state_dict_layout_and_function_are_those_of_old_run_folders(name):
 if __name__ == "__main__":            # write the reference (only from the code that defines it)
     REFERENCE.parent.mkdir(exist_ok=True)
     REFERENCE.write_text(json.dumps({name: _summary(name) for name in sorted(CASES)}, indent=0) + "\n")
+
+
+@pytest.mark.parametrize("name, shape", [("unet", (2, 8, 6)), ("unet1d", (3, 12))])
+def test_patches_fold_into_channels_and_back(name, shape):
+    """patch p: each p x p patch (p samples of a sequence) becomes p^dims channels of one position,
+    in pixel_unshuffle's order (channel c p^2 + i p + j holds pixel (p y + i, p x + j) of channel c),
+    the levels run at 1/p of the size, and the output has the input's shape."""
+    torch.manual_seed(0)
+    net = make_network({"name": name, "base_channels": 8, "channel_mults": (1, 2), "patch": 2}, shape)
+    x = torch.randn(4, *shape)
+    folded = net.fold(x)
+    c = shape[0]
+    if net.dims == 2:
+        assert folded.shape == (4, 4 * c, shape[1] // 2, shape[2] // 2)
+        for ch in range(c):
+            for i in range(2):
+                for j in range(2):
+                    assert torch.equal(folded[:, 4 * ch + 2 * i + j], x[:, ch, i::2, j::2])
+    else:
+        assert folded.shape == (4, 2 * c, shape[1] // 2)
+        for ch in range(c):
+            for j in range(2):
+                assert torch.equal(folded[:, 2 * ch + j], x[:, ch, j::2])
+    assert torch.equal(net.unfold(folded), x)
+    assert net.inp.in_channels == c * 2 ** net.dims
+    out = _perturb(net)(x, torch.rand(4))
+    assert out.shape == x.shape and torch.isfinite(out).all()
+    out.square().mean().backward()
+    assert all(p.grad is not None for p in net.parameters())
+    assert not make_network({"name": name, "base_channels": 8, "channel_mults": (1, 2), "patch": 2},
+                            shape)(x, torch.rand(4)).any()            # zero output at initialisation

@@ -27,7 +27,8 @@ PRESETS = {                            # small enough to train on a CPU
     "unet1d-base": dict(base_channels=32, channel_mults=(1, 2, 4, 4, 8, 8), n_res_blocks=2, kernel_size=5,
                         attention=True, dropout=0.1),
 }
-DEFAULTS = dict(base_channels=16, channel_mults=(1, 2, 2), n_res_blocks=1, kernel_size=3, attention=True, dropout=0.0)
+DEFAULTS = dict(base_channels=16, channel_mults=(1, 2, 2), n_res_blocks=1, kernel_size=3, attention=True, dropout=0.0,
+                patch=1)
 
 
 class UNet1d(UNet):
@@ -35,7 +36,7 @@ class UNet1d(UNet):
 
     preset: "unet1d-tiny", "unet1d-small" or "unet1d-base" (see PRESETS), or None; explicit
     settings override it. base_channels, channel_mults, n_res_blocks, kernel_size, attention,
-    dropout: see PRESETS. n_classes: None (unconditional) or the number of classes (labels as
+    dropout: see PRESETS; patch: as in `UNet` (p samples folded into channels). n_classes: None (unconditional) or the number of classes (labels as
     in `UNet`). norm_groups: GroupNorm groups (reduced to a divisor of each width);
     head_channels: channels per attention head.
     """
