@@ -112,6 +112,9 @@ class Config:
     lr_min_ratio: float = 0.05             # final learning rate as a fraction of lr
     weight_decay: float = 0.0              # Adam(W) weight decay
     ema_decay: float = 0.995               # exponential moving average of the weights used for sampling
+    keep: str = "last"                     # the EMA weights a run samples with: "last" (the final ones) or "best"
+                                           # (those of the epoch with the lowest test loss: the held-out split
+                                           # chooses where a finite training set stops helping; training.best)
     grad_clip: float = 1.0                 # max global gradient norm (0 disables)
     seed: int = 0                          # fixes every random choice of training
     device: str = "auto"                   # "auto" (CUDA when present), "cpu", "cuda", ...

@@ -29,6 +29,7 @@ from ..outputs import check_replaceable_run_dir, run_inputs
 from ..utils import pick_device
 from . import distributed, runtime
 from .batches import next_batch
+from .best import update_best
 from .budget import plan_step, planned_steps
 from .distributed import agree, ranks_from_env, total
 from .guard import lowest_level, step_problem
@@ -258,15 +259,20 @@ def end_of_epoch(parts: Parts, s: TrainState) -> None:
     s.history["test_loss"].append(parts.test_loss(parts.net))
     s.history["test_loss_ema"].append(parts.test_loss(parts.ema.net))
     s.epoch_losses = []
+    if parts.cfg.keep == "best":
+        s.best = update_best(s.best, s.history["test_loss_ema"][-1], s.step, parts.ema.net)
 
 
 def finish(out: Path, parts: Parts, s: TrainState, started_at: int, stopped_by: str | None) -> None:
-    """The final checkpoint, the EMA weights used for sampling, the loss history, and config.json
-    last: its `steps_done` marks the run folder complete."""
+    """The final checkpoint, the EMA weights used for sampling (the final ones, or with `keep: best`
+    those of the lowest test loss: config.json's "kept" says which step), the loss history, and
+    config.json last: its `steps_done` marks the run folder complete."""
     save_state(out, parts, s)
-    save_tensors(out / "model.safetensors", parts.ema.net.state_dict(), metadata={"format": "difflab-ema"})
+    kept = {"keep": "last", "step": s.step} if s.best is None else {"keep": "best", **s.best.to_json()}
+    weights = parts.ema.net.state_dict() if s.best is None else s.best.weights
+    save_tensors(out / "model.safetensors", weights, metadata={"format": "difflab-ema"})
     atomic_write_text(out / "history.json", json.dumps(s.history))
     atomic_write_text(out / "config.json", json.dumps({**parts.run_info(), "train_seconds": s.seconds,
                                                        "steps_done": s.step, "started_at_step": started_at,
-                                                       "stopped_by": stopped_by}, indent=1))
+                                                       "stopped_by": stopped_by, "kept": kept}, indent=1))
     write_model_card(out)                         # README.md (and a diffusers scheduler_config.json for VP)

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from ..errors import DifflabError
+from .best import Best
 from .checkpoint import load_optimizer, optimizer_tensors, prefixed, read_checkpoint, save_checkpoint, unprefixed
 from .guard import recent_losses
 from .setup import Parts
@@ -34,6 +35,7 @@ class TrainState:
     seconds: float = 0.0               # training time so far, over every call
     recent: deque = field(default_factory=recent_losses)  # the divergence guard's window of losses
     lowest_level: float | None = None  # the guard's lowest running median of the losses
+    best: Best | None = None           # `keep: best`: the EMA weights of the lowest test loss so far (best.py)
 
 
 def start_state(parts: Parts) -> TrainState:
@@ -66,9 +68,11 @@ def set_generator_states(parts: Parts, states: dict) -> None:
 def save_state(run_dir: Path, parts: Parts, s: TrainState) -> None:
     opt_tensors, groups = optimizer_tensors(parts.opt)
     tensors = {**prefixed("net", parts.net.state_dict()), **prefixed("ema", parts.ema.net.state_dict()),
-               **opt_tensors, **generator_states(parts), "perm": s.perm}
+               **opt_tensors, **generator_states(parts), "perm": s.perm,
+               **({} if s.best is None else prefixed("best", s.best.weights))}
     state = {"step": s.step, "pos": s.pos, "epoch_losses": s.epoch_losses, "history": s.history,
              "train_seconds": s.seconds, "recent_losses": list(s.recent), "lowest_level": s.lowest_level,
+             "best": None if s.best is None else s.best.to_json(),
              "param_groups": groups, "settings": settings_key(parts.cfg.to_dict())}
     save_checkpoint(run_dir, tensors, state)
 
@@ -91,9 +95,26 @@ def load_state(run_dir: Path, parts: Parts) -> TrainState:
         s = TrainState(step=int(state["step"]), perm=tensors["perm"].to(parts.device), pos=int(state["pos"]),
                        epoch_losses=list(state["epoch_losses"]), history=dict(state["history"]),
                        seconds=float(state["train_seconds"]), recent=recent_losses(state["recent_losses"]),
-                       lowest_level=state["lowest_level"])
+                       lowest_level=state["lowest_level"], best=saved_best(state, tensors))
     except (KeyError, RuntimeError, ValueError) as e:
         raise DifflabError(f"cannot resume: the checkpoint in {run_dir} does not fit this run ({e})") from None
+    if s.best is not None and shapes(s.best.weights) != shapes(parts.ema.net.state_dict()):
+        raise DifflabError(f"cannot resume: the best weights in the checkpoint of {run_dir} do not fit this network")
     if len(s.perm) != len(parts.x_train) or not 0 <= s.pos or s.step < 0:
         raise DifflabError(f"cannot resume: the checkpoint in {run_dir} does not fit this run's data")
     return s
+
+
+def saved_best(state: dict, tensors: dict) -> Best | None:
+    """The checkpoint's `keep: best` copy, or None when it holds none."""
+    info = state.get("best")
+    if info is None:
+        return None
+    weights = unprefixed("best", tensors)
+    if not weights:
+        raise KeyError("best weights")
+    return Best(loss=float(info["test_loss_ema"]), step=int(info["step"]), weights=weights)
+
+
+def shapes(weights: dict) -> dict:
+    return {k: tuple(v.shape) for k, v in weights.items()}

@@ -9,6 +9,7 @@ import math
 
 from ..config import Config
 from ..errors import DifflabError, unknown_name
+from .best import KEEP
 from .budget import check_budget
 from .logging import LOGGERS
 
@@ -48,6 +49,8 @@ def validate_training(cfg: Config) -> None:
     _check(cfg, "grad_clip", lambda v: v >= 0, "zero (no clipping) or a positive gradient norm")
     _check(cfg, "ema_decay", lambda v: 0 <= v < 1, "in [0, 1)")
     _check(cfg, "label_dropout", lambda v: 0 <= v < 1, "in [0, 1)")
+    if cfg.keep not in KEEP:
+        raise unknown_name("keep", cfg.keep, KEEP)
     _integer(cfg, "steps", 1)
     _integer(cfg, "batch_size", 1)
     _integer(cfg, "lr_warmup", 0)
