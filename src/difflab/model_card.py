@@ -124,6 +124,10 @@ def _training(cfg: dict, info: dict, run_dir: Path) -> str:
              f"Adam lr {cfg['lr']:g} (warm-up {cfg['lr_warmup']}, cosine decay), EMA {cfg['ema_decay']}, seed {cfg['seed']}",
              f"- {info.get('train_seconds', float('nan')):.0f} s on {info.get('runtime', {}).get('device', '?')}"
              f" with difflab {info.get('version', '?')}"]
+    kept = info.get("kept") or {}
+    if kept.get("keep") == "best":
+        lines.append(f"- sampling weights: the EMA weights of step {kept['step']}, the lowest test loss "
+                     f"({kept['test_loss_ema']:.4f}; `keep: best`)")
     if (run_dir / "history.json").is_file():
         h = load_json(run_dir / "history.json")
         if h.get("train_loss"):

@@ -49,6 +49,7 @@ def test_best_keeps_the_weights_of_the_lowest_test_loss_and_trains_the_same(tmp_
     assert json.loads((last / "config.json").read_text())["kept"] == {"keep": "last", "step": STEPS}
     weights = load_file(str(best / "model.safetensors"))
     assert _test_loss_of(best, weights) == h["test_loss_ema"][i]
+    assert f"the EMA weights of step {h['step'][i]}, the lowest test loss" in (best / "README.md").read_text()
     # the final EMA weights stay in the checkpoint, the same as the keep-last run's sampling weights
     final = unprefixed("ema", read_checkpoint(best)[0])
     last_weights = load_file(str(last / "model.safetensors"))
