@@ -52,13 +52,10 @@ def label(v: dict) -> str:
 
 
 def build(preset: str, v: dict):
-    cfg = make_config(None, [f"threads={v['threads']}"], data=preset, quiet=True, compile=bool(v.get("compile")))
+    cfg = make_config(None, [f"threads={v['threads']}"], data=preset, quiet=True, compile=bool(v.get("compile")),
+                      channels_last=bool(v.get("channels_last")))
     torch.set_num_threads(v["threads"])
-    parts = build_parts(cfg)
-    if v.get("channels_last"):
-        parts.net.to(memory_format=torch.channels_last)
-        parts.x_train = parts.x_train.contiguous(memory_format=torch.channels_last)
-    return parts
+    return build_parts(cfg)                    # the trainer's own switches (training/runtime.py)
 
 
 def timed_pieces(parts, s) -> dict:

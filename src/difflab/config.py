@@ -130,6 +130,8 @@ class Config:
     label_dropout: float = 0.1             # chance a training label is dropped, for classifier-free guidance
     amp: bool = False                      # bf16 autocast of the network, used only where the device has bf16 (CUDA)
     compile: bool = False                  # torch.compile the training network, used only where it works (see runtime.py)
+    channels_last: bool = False            # image batches and convolution weights in NHWC memory order while training
+                                           # (runtime.py; image data only: a faster step on some CPUs)
     max_minutes: float | None = None       # stop cleanly and save after this many minutes of one training call
     train_minutes: float | None = None     # plan the steps to fit this many minutes of training: the first steps
                                            # of the warm-up are timed and `steps` (then an upper bound) is cut to

@@ -128,7 +128,50 @@ def test_class_conditional_needs_labels_and_a_unet(tmp_path):
 def test_speed_switches_are_skipped_where_unsupported():
     cpu = resolve(amp=True, compile=False, device=torch.device("cpu"))
     assert cpu["amp"] is False and "amp skipped" in cpu["notes"][0]
-    assert resolve(False, False, torch.device("cpu")) == {"amp": False, "compile": False, "notes": []}
+    assert resolve(False, False, torch.device("cpu")) == {"amp": False, "compile": False, "channels_last": False,
+                                                          "notes": []}
+    vectors = resolve(False, False, torch.device("cpu"), channels_last=True, item_dims=1)
+    assert vectors["channels_last"] is False and "channels_last skipped" in vectors["notes"][0]
+
+
+def test_channels_last_trains_the_same_model_in_nhwc(tmp_path, monkeypatch):
+    """channels_last changes the memory order of the image batches and the convolution weights,
+    not the values: the losses and weights agree with a plain run to float32 round-off, the
+    network really runs in NHWC, and the saved weights load and sample as a plain run's do."""
+    from difflab.training import setup
+
+    seen = []
+    real = setup.build_parts
+
+    def spy(cfg, *a, **kw):
+        parts = real(cfg, *a, **kw)
+        # a 3x3 kernel over several channels, whose NHWC order differs from the NCHW one (one-channel
+        # tensors, like these images, are both at once)
+        w = next(p for p in parts.net.parameters() if p.dim() == 4 and p.shape[1] > 1 and p.shape[2] > 1)
+        seen.append((w.is_contiguous(memory_format=torch.channels_last), w.is_contiguous()))
+        return parts
+
+    monkeypatch.setattr("difflab.training.loop.build_parts", spy)
+    sets = ["network.attention_resolutions=[4]", "class_conditional=true"]
+    train(image_cfg(6, *sets, "channels_last=true"), tmp_path / "nhwc", progress=False)
+    train(image_cfg(6, *sets), tmp_path / "plain", progress=False)
+    assert seen == [(True, False), (False, True)]
+    info = json.loads((tmp_path / "nhwc" / "config.json").read_text())
+    assert info["runtime"]["channels_last"] is True
+    h1, h2 = (json.loads((tmp_path / r / "history.json").read_text()) for r in ("nhwc", "plain"))
+    assert np.allclose(h1["train_loss"], h2["train_loss"], rtol=1e-4)
+    a, b = (load_file(str(tmp_path / r / "model.safetensors")) for r in ("nhwc", "plain"))
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+    x = difflab.load(tmp_path / "nhwc").sample(2, sampler="ddim", steps=2, seed=1, labels=1)
+    y = difflab.load(tmp_path / "plain").sample(2, sampler="ddim", steps=2, seed=1, labels=1)
+    assert np.allclose(x, y, atol=1e-4)
+
+
+def test_channels_last_on_vectors_is_skipped_with_a_note(tmp_path):
+    train(make_config({}, ["channels_last=true", "n_train=64", "n_test=16"], data="gmm", steps=2), tmp_path / "v",
+          progress=False)
+    info = json.loads((tmp_path / "v" / "config.json").read_text())
+    assert info["runtime"]["channels_last"] is False and "channels_last skipped" in info["runtime"]["notes"][0]
 
 
 def test_amp_switch_trains_on_cpu(tmp_path):

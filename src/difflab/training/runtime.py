@@ -5,7 +5,9 @@ because few CPUs have bf16 matrix units and there autocast makes training slower
 `compile` (torch.compile) runs on CUDA, and on a CPU only when a C++ compiler is on PATH
 (inductor builds C++ kernels there). Whatever was decided is written to the run's config.json
 under "runtime", with the reason when a switch was skipped, so a run says how it was trained.
-Neither switch changes what is saved: checkpoints hold the plain module's weights.
+`channels_last` orders image batches and convolution weights as NHWC, which oneDNN's CPU
+convolutions prefer. No switch changes what is saved: checkpoints hold the module's weights, and
+the saved tensors are made contiguous.
 """
 from __future__ import annotations
 
@@ -15,9 +17,14 @@ import shutil
 import torch
 
 
-def resolve(amp: bool, compile: bool, device: torch.device) -> dict:
-    """{"amp": bool, "compile": bool, "notes": [why a requested switch was skipped]}."""
+def resolve(amp: bool, compile: bool, device: torch.device, channels_last: bool = False, item_dims: int = 3) -> dict:
+    """{"amp": bool, "compile": bool, "channels_last": bool, "notes": [why a requested switch was skipped]};
+    `item_dims` is the number of dimensions of one data item (3 for (C, H, W) images)."""
     notes = []
+    use_channels_last = channels_last and item_dims == 3
+    if channels_last and not use_channels_last:
+        notes.append("channels_last skipped: it orders (C, H, W) image batches, and these items have "
+                     f"{item_dims} dimension(s)")
     use_amp = False
     if amp:
         if device.type == "cuda" and torch.cuda.is_bf16_supported():
@@ -31,7 +38,16 @@ def resolve(amp: bool, compile: bool, device: torch.device) -> dict:
             use_compile = True
         else:
             notes.append(f"compile skipped: torch.compile needs CUDA or a C++ compiler on {device.type}")
-    return {"amp": use_amp, "compile": use_compile, "notes": notes}
+    return {"amp": use_amp, "compile": use_compile, "channels_last": use_channels_last, "notes": notes}
+
+
+def memory_format(net: torch.nn.Module, x: torch.Tensor, enabled: bool) -> tuple[torch.nn.Module, torch.Tensor]:
+    """The network and the (N, C, H, W) training items in channels-last (NHWC) order when enabled,
+    else as they are. Convolutions on NHWC weights and inputs skip the layout conversions of
+    oneDNN on a CPU (BENCHMARKS.md, "where a training step's time goes"); the values are the same."""
+    if not enabled:
+        return net, x
+    return net.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
 
 
 def autocast(device: torch.device, enabled: bool):

@@ -142,7 +142,8 @@ def build_parts(cfg: Config, ranks: Ranks = Ranks()) -> Parts:
     # Network, EMA copy and optimiser; the seed fixes the initial weights and every draw
     torch.manual_seed(cfg.seed)
     net = build_network(cfg, ds.shape, process, n_classes=getattr(ds, "n_classes", None)).to(device)
-    speed = runtime.resolve(cfg.amp, cfg.compile, device)
+    speed = runtime.resolve(cfg.amp, cfg.compile, device, cfg.channels_last, len(ds.shape))
+    net, x_train = runtime.memory_format(net, x_train, speed["channels_last"])
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
 
     test_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
