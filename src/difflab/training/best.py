@@ -13,6 +13,7 @@ same best epoch.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -38,7 +39,7 @@ def copy_weights(net: torch.nn.Module) -> dict:
 def update_best(best: Best | None, loss: float, step: int, ema_net: torch.nn.Module) -> Best | None:
     """The new Best when `loss` is lower than the best so far (or there is none yet), else `best`.
     A non-finite loss never becomes the best."""
-    if not torch.isfinite(torch.tensor(loss)):
+    if not math.isfinite(loss):
         return best
     if best is None or loss < best.loss:
         return Best(loss=loss, step=step, weights=copy_weights(ema_net))
